@@ -1,0 +1,46 @@
+# Konsylium: `make run` starts a node, `make test` runs every test. Both set up
+# what they need on a fresh Debian machine (virtualenv, packages, browsers).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RUN_STAMP := $(VENV)/.run-installed
+TEST_STAMP := $(VENV)/.test-installed
+APT_STAMP := $(VENV)/.apt-installed
+
+.PHONY: run test lint bench-booking clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+# System packages the tests use: a real redis-server and Debian's Chromium.
+$(APT_STAMP): | $(VENV)/bin/python
+	@if ! command -v redis-server >/dev/null || ! command -v chromium >/dev/null; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server chromium; \
+	fi
+	touch $@
+
+run: $(RUN_STAMP)
+	$(VENV)/bin/konsylium serve
+
+test: $(TEST_STAMP) $(APT_STAMP)
+	$(PY) -m pytest
+
+lint: $(TEST_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+bench-booking: $(RUN_STAMP)
+	$(PY) -m loadtests.bench_booking
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache

@@ -1,0 +1,7 @@
+"""``python -m konsylium``."""
+
+import sys
+
+from konsylium.cli import main
+
+sys.exit(main())

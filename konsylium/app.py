@@ -1,0 +1,119 @@
+"""The composition root: ``create_app(settings)`` builds one node's aiohttp application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from konsylium.keys import DEV_TENANT, dev_api_key, token_secret
+from konsylium.metrics import NodeMetrics
+from konsylium.settings import Settings
+from rooms.api import BookingApi
+from rooms.auth import ApiKeys
+from rooms.booking import Bookings
+from rooms.clock import Clock, SystemClock
+from rooms.presence import LocalPresence
+from rooms.problem import problem_middleware, problem_response
+from rooms.sqlite_store import SqliteRoomStore
+from rooms.tokens import JoinTokens, JoinWindow
+from rooms.views import RoomViews
+from signalling.join_page import JoinPage
+
+__all__ = ["MAX_BODY", "NODE", "Node", "create_app"]
+
+log = logging.getLogger(__name__)
+MAX_BODY = 256 * 1024
+STORE_FILE = "konsylium.sqlite3"
+
+
+@dataclass(slots=True)
+class Node:
+    """The services of one node, reachable from handlers and tests via ``app[NODE]``."""
+
+    settings: Settings
+    clock: Clock
+    store: SqliteRoomStore
+    tokens: JoinTokens
+    bookings: Bookings
+    presence: LocalPresence
+    metrics: NodeMetrics
+    api_keys: dict[str, str]
+
+
+NODE = web.AppKey("node", Node)
+
+
+def _api_keys(settings: Settings) -> dict[str, str]:
+    if settings.api_keys is not None:
+        return dict(settings.api_keys)
+    key, _ = dev_api_key(settings.data_dir)
+    return {DEV_TENANT: key}
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    """Build the node. The store opens on startup and closes on cleanup."""
+    clock = clock or SystemClock()
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    secret = settings.secret or token_secret(settings.data_dir)
+    store = SqliteRoomStore(Path(settings.data_dir) / STORE_FILE)
+    tokens = JoinTokens(secret, JoinWindow(settings.join_early, settings.join_late), clock)
+    presence = LocalPresence()
+    metrics = NodeMetrics()
+    keys = _api_keys(settings)
+    node = Node(
+        settings=settings,
+        clock=clock,
+        store=store,
+        tokens=tokens,
+        bookings=Bookings(store, clock),
+        presence=presence,
+        metrics=metrics,
+        api_keys=keys,
+    )
+    app = web.Application(
+        middlewares=[metrics.middleware, problem_middleware], client_max_size=MAX_BODY
+    )
+    app[NODE] = node
+    views = RoomViews(tokens, settings.public_url)
+    app.router.add_routes(BookingApi(node.bookings, views, ApiKeys(keys), presence).routes())
+    app.router.add_routes(JoinPage(tokens, store).routes())
+    app.router.add_routes(
+        [
+            web.get("/healthz", _healthz, allow_head=False),
+            web.get("/readyz", _readyz, allow_head=False),
+            web.get("/metrics", _metrics, allow_head=False),
+        ]
+    )
+    app.cleanup_ctx.append(_store_ctx)
+    return app
+
+
+async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
+    store = app[NODE].store
+    await store.open()
+    log.info("store open path=%s", store.path)
+    yield
+    await store.close()
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    try:
+        await node.store.ping()
+    except Exception as exc:
+        log.warning("not ready: store failed ping (%s)", type(exc).__name__)
+        return problem_response(503, "the room store is not reachable")
+    return web.json_response({"status": "ready", "store": "sqlite", "redis": None})
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    return await node.metrics.render(node.store, node.presence)

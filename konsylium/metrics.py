@@ -1,0 +1,77 @@
+"""Prometheus metrics of one node (CONTRACT.md §6), in a registry of its own."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from rooms.presence import LivePresence
+from rooms.store import RoomStore
+
+__all__ = ["NodeMetrics"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class NodeMetrics:
+    """The node's counters and gauges; gauges are refreshed from their sources on scrape."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.rooms = Gauge("konsylium_rooms", "Rooms by state", ["state"], registry=r)
+        self.participants = Gauge(
+            "konsylium_participants", "Participants by state", ["state"], registry=r
+        )
+        self.forwarded_packets = Counter(
+            "konsylium_forwarded_packets", "RTP packets forwarded to subscribers", registry=r
+        )
+        self.forwarded_bytes = Counter(
+            "konsylium_forwarded_bytes", "RTP payload bytes forwarded to subscribers", registry=r
+        )
+        self.signalling_messages = Counter(
+            "konsylium_signalling_messages", "Signalling messages received", ["event"],
+            registry=r,
+        )
+        self.errors = Counter("konsylium_errors", "Errors answered, by kind", ["kind"], registry=r)
+        self.requests = Counter(
+            "konsylium_http_requests", "HTTP requests", ["method", "route", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "konsylium_http_request_duration_seconds",
+            "HTTP request handling time",
+            ["route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=r,
+        )
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Count and time every request by its route template (never by its path)."""
+        started = time.perf_counter()
+        response = await handler(request)
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        self.requests.labels(request.method, route, str(response.status)).inc()
+        self.latency.labels(route).observe(time.perf_counter() - started)
+        if response.status >= 500:
+            self.errors.labels("http_5xx").inc()
+        elif response.status >= 400:
+            self.errors.labels("http_4xx").inc()
+        return response
+
+    async def render(self, store: RoomStore, presence: LivePresence) -> web.Response:
+        """Refresh the gauges and return the exposition text."""
+        stats = await store.stats()
+        live_rooms, connected = await presence.counts()
+        self.rooms.labels("scheduled").set(stats.rooms_scheduled)
+        self.rooms.labels("cancelled").set(stats.rooms_cancelled)
+        self.rooms.labels("live").set(live_rooms)
+        self.participants.labels("invited").set(stats.participants)
+        self.participants.labels("connected").set(connected)
+        body = generate_latest(self.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

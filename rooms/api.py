@@ -1,0 +1,169 @@
+"""The room-booking REST API under /api/v1 (CONTRACT.md §2)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from rooms.auth import ApiKeys
+from rooms.booking import Bookings, encode_cursor, fingerprint
+from rooms.errors import DomainError, FieldError, NotFound, ValidationFailed
+from rooms.openapi import openapi_document
+from rooms.presence import LivePresence
+from rooms.requests import parse_booking, parse_list_filters, parse_participant, parse_patch
+from rooms.store import IdempotencyClaim
+from rooms.views import RoomViews
+
+__all__ = ["BookingApi"]
+
+PREFIX = "/api/v1"
+JSON_TYPES = ("application/json", "application/merge-patch+json")
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class MalformedJson(DomainError):
+    status = 400
+    slug = "malformed-json"
+    title = "The body is not valid JSON"
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        status=status,
+        body=json.dumps(data, ensure_ascii=False).encode(),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+async def _body(request: web.Request) -> Any:
+    if request.content_type not in JSON_TYPES:
+        raise UnsupportedMediaType("send the body as application/json")
+    raw = await request.read()
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedJson(f"the body is not valid JSON: {exc}") from exc
+
+
+def _claim(request: web.Request, tenant: str, scope: str, body: Any) -> IdempotencyClaim | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise ValidationFailed(
+            [FieldError("/headers/Idempotency-Key", "must be 1 to 255 printable characters")]
+        )
+    return IdempotencyClaim(tenant, scope, key, fingerprint(body))
+
+
+class BookingApi:
+    """Handlers of the booking API, bound to the node's services."""
+
+    def __init__(
+        self, bookings: Bookings, views: RoomViews, keys: ApiKeys, presence: LivePresence
+    ) -> None:
+        self.bookings = bookings
+        self.views = views
+        self.keys = keys
+        self.presence = presence
+
+    def routes(self) -> list[web.RouteDef]:
+        rooms = f"{PREFIX}/rooms"
+        one = f"{rooms}/{{room_id}}"
+        return [
+            web.get(f"{PREFIX}/openapi.json", self.openapi, allow_head=False),
+            web.post(rooms, self.book),
+            web.get(rooms, self.list_rooms, allow_head=False),
+            web.get(one, self.get_room, allow_head=False),
+            web.patch(one, self.edit_room),
+            web.delete(one, self.cancel_room),
+            web.post(f"{one}/participants", self.invite),
+            web.get(f"{one}/participants/{{participant_id}}", self.get_participant,
+                    allow_head=False),
+            web.delete(f"{one}/participants/{{participant_id}}", self.remove),
+            web.get(f"{one}/live", self.live, allow_head=False),
+        ]
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        return _json(openapi_document(self.views.public_url))
+
+    async def book(self, request: web.Request) -> web.Response:
+        tenant = self.keys.tenant_of(request)
+        body = await _body(request)
+        req = parse_booking(body)
+        claim = _claim(request, tenant, "POST /rooms", body)
+        stored = await self.bookings.book(tenant, req, claim)
+        headers = {"Location": self.views.room_url(stored.value)}
+        if stored.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return _json(self.views.room(stored.value), 201, headers)
+
+    async def list_rooms(self, request: web.Request) -> web.Response:
+        tenant = self.keys.tenant_of(request)
+        filters = parse_list_filters(request.query)
+        page = await self.bookings.list(tenant, filters)
+        return _json(
+            {
+                "items": [self.views.room(r) for r in page.rooms],
+                "next_cursor": None if page.next_after is None else encode_cursor(page.next_after),
+            }
+        )
+
+    async def get_room(self, request: web.Request) -> web.Response:
+        tenant = self.keys.tenant_of(request)
+        room = await self.bookings.get(tenant, request.match_info["room_id"])
+        return _json(self.views.room(room))
+
+    async def edit_room(self, request: web.Request) -> web.Response:
+        tenant = self.keys.tenant_of(request)
+        await self.bookings.get(tenant, request.match_info["room_id"])  # 404 before 4xx body
+        patch = parse_patch(await _body(request))
+        room = await self.bookings.edit(tenant, request.match_info["room_id"], patch)
+        return _json(self.views.room(room))
+
+    async def cancel_room(self, request: web.Request) -> web.Response:
+        tenant = self.keys.tenant_of(request)
+        await self.bookings.cancel(tenant, request.match_info["room_id"])
+        return web.Response(status=204)
+
+    async def invite(self, request: web.Request) -> web.Response:
+        tenant = self.keys.tenant_of(request)
+        room_id = request.match_info["room_id"]
+        await self.bookings.get(tenant, room_id)
+        body = await _body(request)
+        req = parse_participant(body)
+        claim = _claim(request, tenant, f"POST /rooms/{room_id}/participants", body)
+        room, stored = await self.bookings.invite(tenant, room_id, req, claim)
+        person = stored.value
+        headers = {"Location": f"{self.views.room_url(room)}/participants/{person.id}"}
+        if stored.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return _json(self.views.participant(room, person), 201, headers)
+
+    async def get_participant(self, request: web.Request) -> web.Response:
+        tenant = self.keys.tenant_of(request)
+        room = await self.bookings.get(tenant, request.match_info["room_id"])
+        person = room.participant(request.match_info["participant_id"])
+        if person is None or not person.active:
+            raise NotFound("no active participant with this id in the room")
+        return _json(self.views.participant(room, person))
+
+    async def remove(self, request: web.Request) -> web.Response:
+        tenant = self.keys.tenant_of(request)
+        await self.bookings.remove(
+            tenant, request.match_info["room_id"], request.match_info["participant_id"]
+        )
+        return web.Response(status=204)
+
+    async def live(self, request: web.Request) -> web.Response:
+        tenant = self.keys.tenant_of(request)
+        room = await self.bookings.get(tenant, request.match_info["room_id"])
+        return _json(self.views.live(room, await self.presence.live(room.id)))

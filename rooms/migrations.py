@@ -1,0 +1,51 @@
+"""Versioned schema of the embedded SQLite store; applied in order, recorded in user_version."""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS"]
+
+#: Each entry brings the schema from version i to i + 1. Never edit a released
+#: entry: append a new one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE rooms (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        title TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        model TEXT NOT NULL,
+        starts_us INTEGER NOT NULL,
+        ends_us INTEGER NOT NULL,
+        external_ref TEXT,
+        status TEXT NOT NULL,
+        created_us INTEGER NOT NULL,
+        updated_us INTEGER NOT NULL,
+        cancelled_us INTEGER,
+        version INTEGER NOT NULL
+    );
+    CREATE INDEX rooms_by_tenant_start ON rooms (tenant, starts_us, id);
+    CREATE INDEX rooms_by_tenant_ref ON rooms (tenant, external_ref);
+    CREATE TABLE participants (
+        id TEXT PRIMARY KEY,
+        room_id TEXT NOT NULL REFERENCES rooms (id),
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        party TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        created_us INTEGER NOT NULL,
+        removed_us INTEGER,
+        seq INTEGER NOT NULL
+    );
+    CREATE INDEX participants_by_room ON participants (room_id, seq);
+    CREATE TABLE idempotency (
+        tenant TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        resource_id TEXT NOT NULL,
+        created_us INTEGER NOT NULL,
+        PRIMARY KEY (tenant, scope, key)
+    );
+    CREATE INDEX idempotency_by_age ON idempotency (created_us);
+    """,
+)

@@ -1,0 +1,342 @@
+"""The OpenAPI 3.1 document of the booking API, served at /api/v1/openapi.json.
+
+Written by hand next to the handlers; the test suite runs schemathesis against
+the live app so that the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rooms.model import EXTERNAL_REF_MAX, NAME_MAX, TITLE_MAX, ConferencingModel, Kind, Party, Role
+from rooms.requests import MAX_PARTICIPANTS_PER_REQUEST
+
+__all__ = ["openapi_document"]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _text(max_len: int) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": max_len, "pattern": r"\S"}
+
+
+def _problem(description: str, schema: str = "Problem") -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {"schema": _ref(schema)}}}
+
+
+def _ok(description: str, schema: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+    if headers:
+        out["headers"] = headers
+    return out
+
+
+ERRORS = {
+    "401": _problem("Missing or unknown integration key"),
+    "500": _problem("Unexpected failure (the body carries an error id)"),
+}
+BODY_ERRORS = {
+    "400": _problem("The body is not valid JSON"),
+    "413": _problem("The body is too large"),
+    "415": _problem("The body is not application/json"),
+    "422": _problem("Invalid fields; every one is listed", "ValidationProblem"),
+}
+LOCATION = {"Location": {"description": "URL of the created resource", "schema": {"type": "string"}}}
+REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "present (true) when an Idempotency-Key replayed an earlier result",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Retrying a write with the same key returns the first result (kept 24 h).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+ROOM_ID = {"name": "room_id", "in": "path", "required": True, "schema": {"type": "string"}}
+PARTICIPANT_ID = {"name": "participant_id", "in": "path", "required": True, "schema": {"type": "string"}}
+DATE_TIME = {"type": "string", "format": "date-time"}
+NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _schemas() -> dict[str, Any]:
+    participant_request = {
+        "type": "object",
+        "required": ["display_name", "role", "party"],
+        "properties": {
+            "display_name": _text(NAME_MAX),
+            "role": {"type": "string", "enum": [r.value for r in Role]},
+            "party": {"type": "string", "enum": [p.value for p in Party]},
+        },
+        "additionalProperties": True,
+    }
+    return {
+        "Problem": {
+            "type": "object",
+            "required": ["type", "title", "status", "detail"],
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "instance": {"type": "string"},
+                "error_id": {"type": "string"},
+            },
+        },
+        "ValidationProblem": {
+            "allOf": [
+                _ref("Problem"),
+                {
+                    "type": "object",
+                    "required": ["errors"],
+                    "properties": {
+                        "errors": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {
+                                "type": "object",
+                                "required": ["pointer", "detail"],
+                                "properties": {
+                                    "pointer": {"type": "string", "description": "JSON pointer to the bad field"},
+                                    "detail": {"type": "string"},
+                                },
+                            },
+                        }
+                    },
+                },
+            ]
+        },
+        "ParticipantRequest": participant_request,
+        "BookingRequest": {
+            "type": "object",
+            "required": ["title", "kind", "model", "starts_at", "ends_at"],
+            "properties": {
+                "title": _text(TITLE_MAX),
+                "kind": {"type": "string", "enum": [k.value for k in Kind]},
+                "model": {"type": "string", "enum": [m.value for m in ConferencingModel]},
+                "starts_at": DATE_TIME,
+                "ends_at": DATE_TIME,
+                "external_ref": {"anyOf": [_text(EXTERNAL_REF_MAX), {"type": "null"}]},
+                "participants": {
+                    "type": "array",
+                    "maxItems": MAX_PARTICIPANTS_PER_REQUEST,
+                    "items": _ref("ParticipantRequest"),
+                },
+            },
+            "additionalProperties": True,
+        },
+        "RoomPatch": {
+            "type": "object",
+            "properties": {
+                "title": _text(TITLE_MAX),
+                "kind": {"type": "string", "enum": [k.value for k in Kind]},
+                "model": {"type": "string", "enum": [m.value for m in ConferencingModel]},
+                "starts_at": DATE_TIME,
+                "ends_at": DATE_TIME,
+                "external_ref": {"anyOf": [_text(EXTERNAL_REF_MAX), {"type": "null"}]},
+            },
+            "additionalProperties": True,
+        },
+        "Participant": {
+            "type": "object",
+            "required": ["id", "display_name", "role", "party", "created_at", "token", "join_url"],
+            "properties": {
+                "id": {"type": "string"},
+                "display_name": {"type": "string"},
+                "role": {"type": "string", "enum": [r.value for r in Role]},
+                "party": {"type": "string", "enum": [p.value for p in Party]},
+                "created_at": DATE_TIME,
+                "token": {"type": "string", "description": "join token (JWT, HS256)"},
+                "join_url": {"type": "string", "description": "opens the web client for this person"},
+            },
+        },
+        "Room": {
+            "type": "object",
+            "required": [
+                "id", "title", "kind", "model", "status", "starts_at", "ends_at", "external_ref",
+                "created_at", "updated_at", "cancelled_at", "join_window", "policy", "participants",
+            ],
+            "properties": {
+                "id": {"type": "string"},
+                "title": {"type": "string"},
+                "kind": {"type": "string", "enum": [k.value for k in Kind]},
+                "model": {"type": "string", "enum": [m.value for m in ConferencingModel]},
+                "status": {"type": "string", "enum": ["scheduled", "cancelled"]},
+                "starts_at": DATE_TIME,
+                "ends_at": DATE_TIME,
+                "external_ref": {"type": ["string", "null"]},
+                "created_at": DATE_TIME,
+                "updated_at": DATE_TIME,
+                "cancelled_at": NULLABLE_TIME,
+                "join_window": {
+                    "type": "object",
+                    "required": ["opens_at", "closes_at"],
+                    "properties": {"opens_at": DATE_TIME, "closes_at": DATE_TIME},
+                },
+                "policy": {
+                    "type": "object",
+                    "required": ["parties", "host_parties", "lobby_for", "identity", "recording",
+                                 "max_participants"],
+                    "properties": {
+                        "parties": {"type": "array", "items": {"type": "string"}},
+                        "host_parties": {"type": "array", "items": {"type": "string"}},
+                        "lobby_for": {"type": "array", "items": {"type": "string"}},
+                        "identity": {"type": "string"},
+                        "recording": {"type": "boolean"},
+                        "max_participants": {"type": "integer"},
+                    },
+                },
+                "participants": {"type": "array", "items": _ref("Participant")},
+            },
+        },
+        "RoomList": {
+            "type": "object",
+            "required": ["items", "next_cursor"],
+            "properties": {
+                "items": {"type": "array", "items": _ref("Room")},
+                "next_cursor": {"type": ["string", "null"]},
+            },
+        },
+        "Live": {
+            "type": "object",
+            "required": ["room_id", "participants"],
+            "properties": {
+                "room_id": {"type": "string"},
+                "participants": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["id", "display_name", "role", "party", "connected_at", "publishing"],
+                        "properties": {
+                            "id": {"type": "string"},
+                            "display_name": {"type": "string"},
+                            "role": {"type": "string"},
+                            "party": {"type": "string"},
+                            "connected_at": DATE_TIME,
+                            "publishing": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                },
+            },
+        },
+    }
+
+
+def _paths() -> dict[str, Any]:
+    not_found = {"404": _problem("No such room for this tenant")}
+    conflict = {"409": _problem("The room is cancelled, full, or was changed meanwhile")}
+    query = [
+        {"name": "from", "in": "query", "required": False, "schema": DATE_TIME,
+         "description": "rooms that end after this time"},
+        {"name": "to", "in": "query", "required": False, "schema": DATE_TIME,
+         "description": "rooms that start before this time"},
+        {"name": "external_ref", "in": "query", "required": False, "schema": {"type": "string"}},
+        {"name": "kind", "in": "query", "required": False,
+         "schema": {"type": "string", "enum": [k.value for k in Kind]}},
+        {"name": "status", "in": "query", "required": False,
+         "schema": {"type": "string", "enum": ["scheduled", "cancelled"]}},
+        {"name": "limit", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+        {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "next_cursor of the previous page"},
+    ]
+    return {
+        "/api/v1/rooms": {
+            "post": {
+                "operationId": "bookRoom",
+                "summary": "Book a room",
+                "parameters": [IDEMPOTENCY],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("BookingRequest")}}},
+                "responses": {
+                    "201": _ok("The booked room, with each participant's token and join link", "Room",
+                               {**LOCATION, **REPLAYED}),
+                    **BODY_ERRORS, **ERRORS, "404": _problem("The room of a replayed key is gone"),
+                },
+            },
+            "get": {
+                "operationId": "listRooms",
+                "summary": "List the tenant's rooms, ordered by start",
+                "parameters": query,
+                "responses": {"200": _ok("A page of rooms", "RoomList"),
+                              "422": BODY_ERRORS["422"], **ERRORS},
+            },
+        },
+        "/api/v1/rooms/{room_id}": {
+            "parameters": [ROOM_ID],
+            "get": {
+                "operationId": "getRoom",
+                "responses": {"200": _ok("The room", "Room"), **not_found, **ERRORS},
+            },
+            "patch": {
+                "operationId": "editRoom",
+                "summary": "Reschedule or edit a room (JSON merge patch of its own fields)",
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": _ref("RoomPatch")},
+                    "application/merge-patch+json": {"schema": _ref("RoomPatch")},
+                }},
+                "responses": {"200": _ok("The edited room; tokens follow the new window", "Room"),
+                              **not_found, **conflict, **BODY_ERRORS, **ERRORS},
+            },
+            "delete": {
+                "operationId": "cancelRoom",
+                "summary": "Cancel a room; its join tokens stop working",
+                "responses": {"204": {"description": "Cancelled (or already was)"},
+                              **not_found, **conflict, **ERRORS},
+            },
+        },
+        "/api/v1/rooms/{room_id}/participants": {
+            "parameters": [ROOM_ID],
+            "post": {
+                "operationId": "addParticipant",
+                "parameters": [IDEMPOTENCY],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ParticipantRequest")}}},
+                "responses": {"201": _ok("The new participant with token and join link", "Participant",
+                                         {**LOCATION, **REPLAYED}),
+                              **not_found, **conflict, **BODY_ERRORS, **ERRORS},
+            },
+        },
+        "/api/v1/rooms/{room_id}/participants/{participant_id}": {
+            "parameters": [ROOM_ID, PARTICIPANT_ID],
+            "get": {
+                "operationId": "getParticipant",
+                "responses": {"200": _ok("The participant", "Participant"), **not_found, **ERRORS},
+            },
+            "delete": {
+                "operationId": "removeParticipant",
+                "summary": "Remove a participant; their token stops working",
+                "responses": {"204": {"description": "Removed"}, **not_found, **conflict, **ERRORS},
+            },
+        },
+        "/api/v1/rooms/{room_id}/live": {
+            "parameters": [ROOM_ID],
+            "get": {
+                "operationId": "getLive",
+                "summary": "Who is connected now, publishing what",
+                "responses": {"200": _ok("Connected participants", "Live"), **not_found, **ERRORS},
+            },
+        },
+    }
+
+
+def openapi_document(public_url: str) -> dict[str, Any]:
+    """Return the OpenAPI 3.1 document, with *public_url* as the server."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Konsylium room-booking API",
+            "version": "1.0.0",
+            "description": "Book rooms and hand out join links. Errors are RFC 9457 problem+json.",
+        },
+        "servers": [{"url": public_url}],
+        "security": [{"apiKey": []}],
+        "components": {
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
+                                           "description": "integration key of a tenant"}},
+            "schemas": _schemas(),
+        },
+        "paths": _paths(),
+    }

@@ -1,0 +1,458 @@
+"""The embedded, durable room store on one SQLite file.
+
+One thread owns the connection. Requests queue up and are run in batches,
+each batch one transaction (group commit): WAL with ``synchronous=FULL`` makes
+a booking durable before its 201 is sent, and batching keeps the fsyncs few
+under load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rooms.clock import MICROSECOND, from_micros, to_micros
+from rooms.errors import Conflict, IdempotencyConflict, NotFound
+from rooms.migrations import MIGRATIONS
+from rooms.model import ConferencingModel, Kind, Participant, Party, Role, Room, RoomStatus
+from rooms.store import IdempotencyClaim, RoomPage, RoomQuery, StoreStats, Stored
+
+__all__ = ["StoreClosed", "SqliteRoomStore"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_BATCH = 256
+IDEMPOTENCY_TTL = timedelta(hours=24)
+
+
+class StoreClosed(RuntimeError):
+    """The store was closed (or never opened)."""
+
+
+@dataclass(slots=True)
+class _Job:
+    fn: Callable[[sqlite3.Connection], Any]
+    write: bool
+    future: asyncio.Future[Any]
+
+
+class SqliteRoomStore:
+    """RoomStore on a SQLite file (see module docstring for the concurrency model)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._thread is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = self._loop.create_future()
+        self._thread = threading.Thread(
+            target=self._serve, args=(ready,), name="konsylium-sqlite", daemon=True
+        )
+        self._thread.start()
+        await ready
+
+    async def close(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._queue.put(None)
+        await asyncio.get_running_loop().run_in_executor(None, thread.join)
+
+    async def ping(self) -> None:
+        await self._call(lambda c: c.execute("SELECT 1").fetchone(), write=False)
+
+    # -- the worker thread -------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise RuntimeError(
+                f"{self.path} has schema version {version}, newer than this program knows"
+            )
+        for number in range(version, len(MIGRATIONS)):
+            # executescript commits anything pending, so the script carries its own
+            # transaction: the schema change and the version move together.
+            conn.executescript(
+                f"BEGIN IMMEDIATE;\n{MIGRATIONS[number]}\n"
+                f"PRAGMA user_version = {number + 1};\nCOMMIT;"
+            )
+            log.info("store schema migrated to version %s", number + 1)
+        return conn
+
+    def _serve(self, ready: asyncio.Future[None]) -> None:
+        loop = self._loop
+        assert loop is not None
+        try:
+            conn = self._connect()
+        except Exception as exc:  # reported to open()'s caller
+            loop.call_soon_threadsafe(_settle, [(ready, None, exc)])
+            self._thread = None
+            return
+        loop.call_soon_threadsafe(_settle, [(ready, None, None)])
+        try:
+            while True:
+                job = self._queue.get()
+                if job is None:
+                    break
+                batch = [job]
+                stop = False
+                while len(batch) < MAX_BATCH:
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        stop = True
+                        break
+                    batch.append(more)
+                self._run_batch(conn, batch)
+                if stop:
+                    break
+        finally:
+            conn.close()
+            self._fail_pending()
+
+    def _fail_pending(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                results.append((job.future, None, StoreClosed("the store is closed")))
+        if results:
+            loop.call_soon_threadsafe(_settle, results)
+
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+        loop = self._loop
+        assert loop is not None
+        writes = any(job.write for job in batch)
+        results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        try:
+            if writes:
+                conn.execute("BEGIN IMMEDIATE")
+            for job in batch:
+                if job.write:
+                    conn.execute("SAVEPOINT job")
+                try:
+                    value = job.fn(conn)
+                except Exception as exc:
+                    if job.write:
+                        conn.execute("ROLLBACK TO job")
+                        conn.execute("RELEASE job")
+                    results.append((job.future, None, exc))
+                else:
+                    if job.write:
+                        conn.execute("RELEASE job")
+                    results.append((job.future, value, None))
+            if writes:
+                conn.execute("COMMIT")
+        except Exception as exc:  # the commit itself failed: nothing in the batch holds
+            log.exception("store transaction failed")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            results = [(job.future, None, exc) for job in batch]
+        loop.call_soon_threadsafe(_settle, results)
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
+        if self._thread is None or self._loop is None:
+            raise StoreClosed("the store is not open")
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._queue.put(_Job(fn, write, future))
+        return await future
+
+    # -- RoomStore ---------------------------------------------------------
+
+    async def create_room(self, room: Room, claim: IdempotencyClaim | None) -> Stored[Room]:
+        def run(conn: sqlite3.Connection) -> Stored[Room]:
+            if claim is not None:
+                existing = _claimed(conn, claim, to_micros(room.created_at))
+                if existing is not None:
+                    found = _load_room(conn, existing, claim.tenant)
+                    if found is None:
+                        raise NotFound("the room of this Idempotency-Key is gone")
+                    return Stored(found, True)
+            conn.execute(
+                "INSERT INTO rooms VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    room.id,
+                    room.tenant,
+                    room.title,
+                    room.kind.value,
+                    room.model.value,
+                    to_micros(room.starts_at),
+                    to_micros(room.ends_at),
+                    room.external_ref,
+                    room.status.value,
+                    to_micros(room.created_at),
+                    to_micros(room.updated_at),
+                    None if room.cancelled_at is None else to_micros(room.cancelled_at),
+                    room.version,
+                ),
+            )
+            for seq, p in enumerate(room.participants):
+                _insert_participant(conn, p, seq)
+            if claim is not None:
+                _record_claim(conn, claim, room.id, to_micros(room.created_at))
+            return Stored(room, False)
+
+        return await self._call(run, write=True)
+
+    async def get_room(self, room_id: str, tenant: str | None = None) -> Room | None:
+        return await self._call(lambda c: _load_room(c, room_id, tenant), write=False)
+
+    async def list_rooms(self, query: RoomQuery) -> RoomPage:
+        def run(conn: sqlite3.Connection) -> RoomPage:
+            where = ["tenant = ?"]
+            args: list[Any] = [query.tenant]
+            if query.ends_after is not None:
+                where.append("ends_us > ?")
+                args.append(to_micros(query.ends_after))
+            if query.starts_before is not None:
+                where.append("starts_us < ?")
+                args.append(to_micros(query.starts_before))
+            if query.external_ref is not None:
+                where.append("external_ref = ?")
+                args.append(query.external_ref)
+            if query.kind is not None:
+                where.append("kind = ?")
+                args.append(query.kind.value)
+            if query.status is not None:
+                where.append("status = ?")
+                args.append(query.status.value)
+            if query.after is not None:
+                where.append("(starts_us > ? OR (starts_us = ? AND id > ?))")
+                start = to_micros(query.after[0])
+                args += [start, start, query.after[1]]
+            sql = (
+                f"SELECT * FROM rooms WHERE {' AND '.join(where)}"
+                " ORDER BY starts_us, id LIMIT ?"
+            )
+            rows = conn.execute(sql, [*args, query.limit + 1]).fetchall()
+            more = len(rows) > query.limit
+            rooms = [_room_from_row(conn, row) for row in rows[: query.limit]]
+            last = rooms[-1] if more and rooms else None
+            return RoomPage(rooms, None if last is None else (last.starts_at, last.id))
+
+        return await self._call(run, write=False)
+
+    async def update_room(self, room: Room) -> Room:
+        def run(conn: sqlite3.Connection) -> Room:
+            cur = conn.execute(
+                "UPDATE rooms SET title=?, kind=?, model=?, starts_us=?, ends_us=?,"
+                " external_ref=?, status=?, updated_us=?, cancelled_us=?, version=version+1"
+                " WHERE id=? AND tenant=? AND version=?",
+                (
+                    room.title,
+                    room.kind.value,
+                    room.model.value,
+                    to_micros(room.starts_at),
+                    to_micros(room.ends_at),
+                    room.external_ref,
+                    room.status.value,
+                    to_micros(room.updated_at),
+                    None if room.cancelled_at is None else to_micros(room.cancelled_at),
+                    room.id,
+                    room.tenant,
+                    room.version,
+                ),
+            )
+            if cur.rowcount == 0:
+                if _load_room(conn, room.id, room.tenant) is None:
+                    raise NotFound("no such room")
+                raise Conflict("the room was changed meanwhile; read it again and retry")
+            updated = _load_room(conn, room.id, room.tenant)
+            assert updated is not None
+            return updated
+
+        return await self._call(run, write=True)
+
+    async def add_participant(
+        self, tenant: str, participant: Participant, limit: int, claim: IdempotencyClaim | None
+    ) -> Stored[Participant]:
+        def run(conn: sqlite3.Connection) -> Stored[Participant]:
+            if claim is not None:
+                existing = _claimed(conn, claim, to_micros(participant.created_at))
+                if existing is not None:
+                    row = conn.execute(
+                        "SELECT p.* FROM participants p JOIN rooms r ON r.id = p.room_id"
+                        " WHERE p.id = ? AND r.tenant = ?",
+                        (existing, tenant),
+                    ).fetchone()
+                    if row is None:
+                        raise NotFound("the participant of this Idempotency-Key is gone")
+                    return Stored(_participant_from_row(row), True)
+            room = conn.execute(
+                "SELECT status FROM rooms WHERE id = ? AND tenant = ?",
+                (participant.room_id, tenant),
+            ).fetchone()
+            if room is None:
+                raise NotFound("no such room")
+            if room[0] != RoomStatus.SCHEDULED.value:
+                raise Conflict("the room is cancelled")
+            count, top = conn.execute(
+                "SELECT COUNT(*) FILTER (WHERE removed_us IS NULL), COALESCE(MAX(seq), -1)"
+                " FROM participants WHERE room_id = ?",
+                (participant.room_id,),
+            ).fetchone()
+            if count >= limit:
+                raise Conflict(f"the room already has its maximum of {limit} participants")
+            _insert_participant(conn, participant, top + 1)
+            if claim is not None:
+                _record_claim(conn, claim, participant.id, to_micros(participant.created_at))
+            return Stored(participant, False)
+
+        return await self._call(run, write=True)
+
+    async def remove_participant(
+        self, tenant: str, room_id: str, participant_id: str, at: datetime
+    ) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE participants SET removed_us = ? WHERE id = ? AND room_id = ?"
+                " AND removed_us IS NULL"
+                " AND room_id IN (SELECT id FROM rooms WHERE tenant = ?)",
+                (to_micros(at), participant_id, room_id, tenant),
+            )
+            return cur.rowcount == 1
+
+        return await self._call(run, write=True)
+
+    async def stats(self) -> StoreStats:
+        def run(conn: sqlite3.Connection) -> StoreStats:
+            rows = dict(conn.execute("SELECT status, COUNT(*) FROM rooms GROUP BY status"))
+            people = conn.execute(
+                "SELECT COUNT(*) FROM participants WHERE removed_us IS NULL"
+            ).fetchone()[0]
+            return StoreStats(
+                rooms_scheduled=rows.get(RoomStatus.SCHEDULED.value, 0),
+                rooms_cancelled=rows.get(RoomStatus.CANCELLED.value, 0),
+                participants=people,
+            )
+
+        return await self._call(run, write=False)
+
+
+def _settle(results: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, value, exc in results:
+        if future.done():
+            continue
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(value)
+
+
+def _claimed(conn: sqlite3.Connection, claim: IdempotencyClaim, now_us: int) -> str | None:
+    """Return the resource id of an earlier use of this key, or None if unused."""
+    conn.execute(
+        "DELETE FROM idempotency WHERE created_us < ?",
+        (now_us - IDEMPOTENCY_TTL // MICROSECOND,),
+    )
+    row = conn.execute(
+        "SELECT fingerprint, resource_id FROM idempotency"
+        " WHERE tenant = ? AND scope = ? AND key = ?",
+        (claim.tenant, claim.scope, claim.key),
+    ).fetchone()
+    if row is None:
+        return None
+    if row[0] != claim.fingerprint:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was already used with a different request body"
+        )
+    return str(row[1])
+
+
+def _record_claim(
+    conn: sqlite3.Connection, claim: IdempotencyClaim, resource_id: str, now_us: int
+) -> None:
+    conn.execute(
+        "INSERT INTO idempotency VALUES (?,?,?,?,?,?)",
+        (claim.tenant, claim.scope, claim.key, claim.fingerprint, resource_id, now_us),
+    )
+
+
+def _insert_participant(conn: sqlite3.Connection, p: Participant, seq: int) -> None:
+    conn.execute(
+        "INSERT INTO participants VALUES (?,?,?,?,?,?,?,?,?)",
+        (
+            p.id,
+            p.room_id,
+            p.display_name,
+            p.role.value,
+            p.party.value,
+            p.jti,
+            to_micros(p.created_at),
+            None if p.removed_at is None else to_micros(p.removed_at),
+            seq,
+        ),
+    )
+
+
+def _participant_from_row(row: tuple[Any, ...]) -> Participant:
+    return Participant(
+        id=row[0],
+        room_id=row[1],
+        display_name=row[2],
+        role=Role(row[3]),
+        party=Party(row[4]),
+        jti=row[5],
+        created_at=from_micros(row[6]),
+        removed_at=None if row[7] is None else from_micros(row[7]),
+    )
+
+
+def _room_from_row(conn: sqlite3.Connection, row: tuple[Any, ...]) -> Room:
+    people = conn.execute(
+        "SELECT * FROM participants WHERE room_id = ? ORDER BY seq", (row[0],)
+    ).fetchall()
+    return Room(
+        id=row[0],
+        tenant=row[1],
+        title=row[2],
+        kind=Kind(row[3]),
+        model=ConferencingModel(row[4]),
+        starts_at=from_micros(row[5]),
+        ends_at=from_micros(row[6]),
+        external_ref=row[7],
+        status=RoomStatus(row[8]),
+        created_at=from_micros(row[9]),
+        updated_at=from_micros(row[10]),
+        cancelled_at=None if row[11] is None else from_micros(row[11]),
+        version=row[12],
+        participants=tuple(_participant_from_row(p) for p in people),
+    )
+
+
+def _load_room(conn: sqlite3.Connection, room_id: str, tenant: str | None) -> Room | None:
+    if tenant is None:
+        row = conn.execute("SELECT * FROM rooms WHERE id = ?", (room_id,)).fetchone()
+    else:
+        row = conn.execute(
+            "SELECT * FROM rooms WHERE id = ? AND tenant = ?", (room_id, tenant)
+        ).fetchone()
+    return None if row is None else _room_from_row(conn, row)

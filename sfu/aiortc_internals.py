@@ -1,0 +1,352 @@
+"""Every use of aiortc/aioice private internals, in one place (pinned to aiortc 1.16.0).
+
+aiortc has no public API to receive RTP packets undecoded or to send ready-made
+RTP packets, so the SFU hooks into it here and nowhere else. Each hook patches one
+*instance* (never a class or module), so other peer connections in the process,
+such as test clients, keep aiortc's normal behaviour. ``tests/sfu/test_aiortc_internals.py``
+checks every name used below and fails, naming it, if an upgrade moves one.
+
+Hooks:
+
+* receiver tap: `RTCRtpReceiver.receive` is replaced by a version that starts no
+  decoder thread and installs a null jitter buffer; `_handle_rtp_packet` is wrapped to
+  hand every packet (RTX unwrapped) to the SFU before aiortc's own bookkeeping
+  (receiver reports, NACKs to the publisher); `_handle_rtcp_packet` is wrapped to
+  see sender reports. `_send_rtcp_pli` asks the publisher for a keyframe.
+* sender port: `RTCRtpSender.send` is wrapped to learn when the sender has started,
+  `_send_keyframe` is replaced to route PLI/FIR to the SFU; packets are serialized
+  with the sender's header extension map, kept in its NACK history and sent through
+  `RTCDtlsTransport._send_rtp` (SRTP). The sender's SR clock and counters are set so
+  its own RTCP sender reports carry the publisher's NTP/RTP mapping.
+* ICE: the gatherer's aioice `Connection.gather_candidates` is replaced to gather host
+  candidates on configured addresses (aioice skips 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc.codecs import is_rtx
+from aiortc.rtp import RTP_HISTORY_SIZE, RtcpSrPacket, RtpPacket, unwrap_rtx
+
+__all__ = [
+    "AIORTC_VERSION",
+    "NegotiatedCodec",
+    "ReceiveLayout",
+    "RtpPacketLike",
+    "SenderPort",
+    "audio_level",
+    "configure_host_addresses",
+    "hook_sender",
+    "negotiated_codecs",
+    "receiver_decoder_idle",
+    "send_pli",
+    "tap_receiver",
+]
+
+logger = logging.getLogger(__name__)
+
+AIORTC_VERSION = "1.16.0"
+
+# Name-mangled private attributes, spelled once.
+_RX_STARTED = "_RTCRtpReceiver__started"
+_RX_CODECS = "_RTCRtpReceiver__codecs"
+_RX_RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
+_RX_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
+_RX_DECODER_THREAD = "_RTCRtpReceiver__decoder_thread"
+_RX_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
+_RX_RTCP_TASK = "_RTCRtpReceiver__rtcp_task"
+_TX_STARTED = "_RTCRtpSender__started"
+_TX_HISTORY = "_RTCRtpSender__rtp_history"
+_TX_EXT_MAP = "_RTCRtpSender__rtp_header_extensions_map"
+_TX_NTP = "_RTCRtpSender__ntp_timestamp"
+_TX_RTP_TS = "_RTCRtpSender__rtp_timestamp"
+_TX_PACKETS = "_RTCRtpSender__packet_count"
+_TX_OCTETS = "_RTCRtpSender__octet_count"
+
+
+class RtpPacketLike(Protocol):
+    """The attributes of aiortc's `RtpPacket` the rest of the SFU reads."""
+
+    payload_type: int
+    marker: int
+    sequence_number: int
+    timestamp: int
+    ssrc: int
+    payload: bytes
+
+
+# --- negotiated parameters -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NegotiatedCodec:
+    """A codec negotiated on one transceiver, with its RTX payload type if any."""
+
+    mime_type: str
+    clock_rate: int
+    payload_type: int
+    parameters: dict[str, Any] = field(default_factory=dict)
+    rtx_payload_type: int | None = None
+
+
+def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[NegotiatedCodec]:
+    """Return the codecs negotiated on `transceiver`, preferred first, RTX folded in."""
+    codecs: list[Any] = list(transceiver._codecs)
+    rtx_for: dict[int, int] = {}
+    for codec in codecs:
+        if is_rtx(codec):
+            apt = codec.parameters.get("apt")
+            if isinstance(apt, int):
+                rtx_for[apt] = int(codec.payloadType)
+    return [
+        NegotiatedCodec(
+            mime_type=str(codec.mimeType),
+            clock_rate=int(codec.clockRate),
+            payload_type=int(codec.payloadType),
+            parameters=dict(codec.parameters),
+            rtx_payload_type=rtx_for.get(int(codec.payloadType)),
+        )
+        for codec in codecs
+        if not is_rtx(codec)
+    ]
+
+
+# --- ICE -------------------------------------------------------------------------------
+
+
+def configure_host_addresses(pc: RTCPeerConnection, addresses: Sequence[str]) -> None:
+    """Make every ICE gatherer of `pc` gather host candidates on `addresses` only.
+
+    Call after the transceivers exist and before `setLocalDescription` (which gathers).
+    An empty `addresses` keeps aioice's own interface discovery.
+    """
+    if not addresses:
+        return
+    gatherers = {t.sender.transport.transport.iceGatherer for t in pc.getTransceivers()}
+    if pc.sctp is not None:
+        gatherers.add(pc.sctp.transport.transport.iceGatherer)
+    chosen = list(addresses)
+    for gatherer in gatherers:
+        connection = gatherer._connection
+        if getattr(connection, "_sfu_host_addresses", None) is not None:
+            continue
+        connection._sfu_host_addresses = chosen
+        connection.gather_candidates = _make_gather(connection, chosen)
+
+
+def _make_gather(connection: Any, addresses: list[str]) -> Callable[[], Awaitable[None]]:
+    async def gather_candidates() -> None:
+        if connection._local_candidates_start:
+            return
+        connection._local_candidates_start = True
+        for component in connection._components:
+            connection._local_candidates += await connection.get_component_candidates(
+                component=component, addresses=addresses
+            )
+        connection._local_candidates_end = True
+
+    return gather_candidates
+
+
+# --- receiving (publisher side) -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveLayout:
+    """What a started receiver expects: media SSRC, RTX SSRCs and payload types."""
+
+    media_ssrc: int | None
+    rtx_ssrc_to_ssrc: dict[int, int]
+    rtx_pt_to_apt: dict[int, int]
+
+
+class _NullJitterBuffer:
+    """Stands in for aiortc's jitter buffer: nothing is reassembled, nothing decoded."""
+
+    def add(self, packet: Any) -> tuple[bool, None]:
+        return False, None
+
+
+OnRtp = Callable[[Any, bool], Awaitable[None]]
+OnSenderReport = Callable[[int, int, int], None]
+
+
+def tap_receiver(
+    receiver: RTCRtpReceiver,
+    on_rtp: OnRtp,
+    on_sender_report: OnSenderReport,
+    on_started: Callable[[ReceiveLayout], None],
+) -> None:
+    """Forward every RTP packet of `receiver` to `on_rtp` and never decode.
+
+    `on_rtp(packet, repaired)` gets original packets; RTX packets are unwrapped first
+    (`repaired=True`). `on_sender_report(ssrc, ntp, rtp_timestamp)` gets the publisher's
+    SR clock. `on_started(layout)` runs when aiortc starts the receiver (media may flow).
+    Must be called before aiortc calls `receive()` (i.e. before the connection is up).
+    """
+    original_rtp = receiver._handle_rtp_packet
+    original_rtcp = receiver._handle_rtcp_packet
+    rtx_ssrcs: dict[int, int] = {}
+    rtx_pts: dict[int, int] = {}
+
+    async def receive(parameters: Any) -> None:
+        if getattr(receiver, _RX_STARTED):
+            return
+        codecs = getattr(receiver, _RX_CODECS)
+        rtx_map = getattr(receiver, _RX_RTX_SSRC)
+        for codec in parameters.codecs:
+            codecs[codec.payloadType] = codec
+            apt = codec.parameters.get("apt") if is_rtx(codec) else None
+            if isinstance(apt, int):
+                rtx_pts[int(codec.payloadType)] = apt
+        media_ssrc: int | None = None
+        for encoding in parameters.encodings:
+            media_ssrc = int(encoding.ssrc)
+            if encoding.rtx:
+                rtx_map[encoding.rtx.ssrc] = encoding.ssrc
+                rtx_ssrcs[int(encoding.rtx.ssrc)] = int(encoding.ssrc)
+        setattr(receiver, _RX_JITTER_BUFFER, _NullJitterBuffer())
+        receiver.transport._register_rtp_receiver(receiver, parameters)
+        setattr(receiver, _RX_RTCP_TASK, asyncio.ensure_future(receiver._run_rtcp()))
+        setattr(receiver, _RX_STARTED, True)
+        on_started(
+            ReceiveLayout(
+                media_ssrc=media_ssrc, rtx_ssrc_to_ssrc=dict(rtx_ssrcs), rtx_pt_to_apt=dict(rtx_pts)
+            )
+        )
+
+    async def handle_rtp_packet(packet: Any, arrival_time_ms: int) -> None:
+        if receiver._enabled:
+            forwarded = packet
+            repaired = False
+            apt = rtx_pts.get(packet.payload_type)
+            if apt is not None:
+                original_ssrc = rtx_ssrcs.get(packet.ssrc)
+                forwarded = None
+                if original_ssrc is not None and len(packet.payload) >= 2:
+                    forwarded = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
+                    repaired = True
+            if forwarded is not None:
+                try:
+                    await on_rtp(forwarded, repaired)
+                except Exception:
+                    logger.exception("forwarding RTP packet ssrc=%s failed", packet.ssrc)
+        await original_rtp(packet, arrival_time_ms)
+
+    async def handle_rtcp_packet(packet: Any) -> None:
+        if isinstance(packet, RtcpSrPacket):
+            info = packet.sender_info
+            try:
+                on_sender_report(int(packet.ssrc), int(info.ntp_timestamp), int(info.rtp_timestamp))
+            except Exception:
+                logger.exception("handling sender report ssrc=%s failed", packet.ssrc)
+        await original_rtcp(packet)
+
+    receiver.receive = receive
+    receiver._handle_rtp_packet = handle_rtp_packet
+    receiver._handle_rtcp_packet = handle_rtcp_packet
+
+
+def receiver_decoder_idle(receiver: RTCRtpReceiver) -> bool:
+    """Return True if `receiver` has no decoder thread and nothing queued for decoding."""
+    thread = getattr(receiver, _RX_DECODER_THREAD)
+    queue = getattr(receiver, _RX_DECODER_QUEUE)
+    return thread is None and queue.empty()
+
+
+async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
+    """Send an RTCP PLI for `media_ssrc` to the publisher through `receiver`."""
+    try:
+        await receiver._send_rtcp_pli(media_ssrc)
+    except ConnectionError:
+        pass
+
+
+def audio_level(packet: Any) -> int | None:
+    """Return the RFC 6464 level of `packet` (0 = loudest .. 127 = silence), or None."""
+    level = packet.extensions.audio_level
+    if level is None:
+        return None
+    return int(level[1])
+
+
+# --- sending (subscriber side) ------------------------------------------------------------
+
+
+def hook_sender(
+    sender: RTCRtpSender,
+    on_started: Callable[[], None],
+    on_keyframe_request: Callable[[], None],
+) -> None:
+    """Call `on_started` once `sender` is started, and `on_keyframe_request` on PLI/FIR."""
+    original_send = sender.send
+
+    async def send(parameters: Any) -> None:
+        await original_send(parameters)
+        if getattr(sender, _TX_STARTED):
+            on_started()
+
+    sender.send = send
+    sender._send_keyframe = on_keyframe_request
+
+
+class SenderPort:
+    """Send ready-made RTP packets through a started aiortc sender.
+
+    Packets get the sender's SSRC and MID, are kept in its history (so the sender
+    answers the subscriber's NACKs, with RTX if negotiated) and are SRTP-protected by
+    its DTLS transport.
+    """
+
+    __slots__ = ("_ext_map", "_history", "_mid", "_sender", "_transport", "ssrc")
+
+    def __init__(self, sender: RTCRtpSender, mid: str | None) -> None:
+        self._sender = sender
+        self._mid = mid
+        self._history: dict[int, Any] = getattr(sender, _TX_HISTORY)
+        self._ext_map: Any = getattr(sender, _TX_EXT_MAP)
+        self._transport: Any = sender.transport
+        self.ssrc: int = int(sender._ssrc)
+
+    def has_sent(self, sequence_number: int) -> bool:
+        """Return True if the packet numbered `sequence_number` is in the history."""
+        packet = self._history.get(sequence_number % RTP_HISTORY_SIZE)
+        return packet is not None and packet.sequence_number == sequence_number
+
+    async def send(self, source: Any, payload_type: int, sequence_number: int) -> int:
+        """Send `source`'s payload with the given payload type and number; return bytes sent.
+
+        Timestamp, marker, CSRCs, padding and the audio level are kept. Raises
+        ConnectionError if the transport is not connected.
+        """
+        packet = RtpPacket(
+            payload_type=payload_type,
+            marker=source.marker,
+            sequence_number=sequence_number,
+            timestamp=source.timestamp,
+            ssrc=self.ssrc,
+            payload=source.payload,
+        )
+        packet.csrc = source.csrc
+        packet.padding_size = source.padding_size
+        extensions = packet.extensions
+        extensions.mid = self._mid
+        extensions.audio_level = source.extensions.audio_level
+        data: bytes = packet.serialize(self._ext_map)
+        self._history[sequence_number % RTP_HISTORY_SIZE] = packet
+        await self._transport._send_rtp(data)
+        sender = self._sender
+        setattr(sender, _TX_PACKETS, getattr(sender, _TX_PACKETS) + 1)
+        setattr(sender, _TX_OCTETS, getattr(sender, _TX_OCTETS) + len(source.payload))
+        return len(data)
+
+    def set_sender_report_clock(self, ntp_timestamp: int, rtp_timestamp: int) -> None:
+        """Make the sender's next RTCP SRs carry this NTP/RTP timestamp pair."""
+        setattr(self._sender, _TX_NTP, ntp_timestamp)
+        setattr(self._sender, _TX_RTP_TS, rtp_timestamp)

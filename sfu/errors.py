@@ -1,0 +1,25 @@
+"""Named errors raised by the SFU; the signalling layer maps them to HTTP/socket errors."""
+
+from __future__ import annotations
+
+__all__ = ["InvalidAnswer", "InvalidOffer", "SfuClosedError", "SfuError", "UnsupportedCodec"]
+
+
+class SfuError(Exception):
+    """Base class of every error the SFU raises on purpose."""
+
+
+class InvalidOffer(SfuError):
+    """An SDP offer could not be applied (malformed, no media, nothing negotiable)."""
+
+
+class UnsupportedCodec(InvalidOffer):
+    """An offer negotiated a codec the SFU cannot forward (only VP8, H.264 and Opus)."""
+
+
+class InvalidAnswer(SfuError):
+    """An SDP answer to a server-created offer could not be applied."""
+
+
+class SfuClosedError(SfuError):
+    """The object (SFU, publisher or subscriber) is closed and cannot be used."""
