@@ -6,10 +6,14 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from konsylium.keys import DEV_TENANT, dev_api_key, token_secret
+from konsylium.logs import AccessLogger
 from konsylium.metrics import NodeMetrics
 from konsylium.settings import Settings
 from rooms.api import BookingApi
@@ -23,7 +27,7 @@ from rooms.tokens import JoinTokens, JoinWindow
 from rooms.views import RoomViews
 from signalling.join_page import JoinPage
 
-__all__ = ["MAX_BODY", "NODE", "Node", "create_app"]
+__all__ = ["MAX_BODY", "NODE", "Node", "create_app", "runner_options"]
 
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
@@ -42,6 +46,7 @@ class Node:
     presence: LocalPresence
     metrics: NodeMetrics
     api_keys: dict[str, str]
+    redis: Redis | None = None
 
 
 NODE = web.AppKey("node", Node)
@@ -52,6 +57,11 @@ def _api_keys(settings: Settings) -> dict[str, str]:
         return dict(settings.api_keys)
     key, _ = dev_api_key(settings.data_dir)
     return {DEV_TENANT: key}
+
+
+def runner_options() -> dict[str, Any]:
+    """Options of the app's runner (the CLI's and the tests'): the path-only access log."""
+    return {"access_log_class": AccessLogger}
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
@@ -89,6 +99,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         ]
     )
     app.cleanup_ctx.append(_store_ctx)
+    if settings.redis_url is not None:
+        app.cleanup_ctx.append(_redis_ctx)
     return app
 
 
@@ -98,6 +110,16 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     log.info("store open path=%s", store.path)
     yield
     await store.close()
+
+
+async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Connect to Redis (used for readiness until multi-node mode is built)."""
+    node = app[NODE]
+    assert node.settings.redis_url is not None
+    node.redis = Redis.from_url(node.settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+    yield
+    await node.redis.aclose()
+    node.redis = None
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -111,7 +133,14 @@ async def _readyz(request: web.Request) -> web.Response:
     except Exception as exc:
         log.warning("not ready: store failed ping (%s)", type(exc).__name__)
         return problem_response(503, "the room store is not reachable")
-    return web.json_response({"status": "ready", "store": "sqlite", "redis": None})
+    if node.redis is not None:
+        try:
+            await node.redis.ping()
+        except (RedisError, OSError) as exc:
+            log.warning("not ready: redis failed ping (%s)", type(exc).__name__)
+            return problem_response(503, "Redis is not reachable")
+    redis = None if node.redis is None else "ok"
+    return web.json_response({"status": "ready", "store": "ok", "redis": redis})
 
 
 async def _metrics(request: web.Request) -> web.Response:

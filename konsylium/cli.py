@@ -17,9 +17,9 @@ import jwt
 from aiohttp import web
 
 from konsylium import __version__
-from konsylium.app import create_app
+from konsylium.app import create_app, runner_options
 from konsylium.keys import DEV_TENANT, dev_api_key
-from konsylium.logs import AccessLogger, configure_logging
+from konsylium.logs import configure_logging
 from konsylium.settings import Settings, SettingsError
 
 __all__ = ["main"]
@@ -149,7 +149,7 @@ def serve(args: argparse.Namespace) -> int:
     warnings.filterwarnings("ignore", category=jwt.InsecureKeyLengthWarning)
     app = create_app(settings)
     log.info("listening on %s:%s public_url=%s", settings.host, settings.port, settings.public_url)
-    web.run_app(app, sock=sock, access_log_class=AccessLogger, print=None)
+    web.run_app(app, sock=sock, print=None, **runner_options())
     return 0
 
 

@@ -137,8 +137,9 @@ class Room:
         errors = check_text(self.title, "/title", TITLE_MAX)
         if self.external_ref is not None:
             errors += check_text(self.external_ref, "/external_ref", EXTERNAL_REF_MAX)
-        errors += _aware(self.starts_at, "/starts_at") + _aware(self.ends_at, "/ends_at")
-        if not errors:
+        time_errors = _aware(self.starts_at, "/starts_at") + _aware(self.ends_at, "/ends_at")
+        errors += time_errors
+        if not time_errors:
             if self.ends_at <= self.starts_at:
                 errors.append(FieldError("/ends_at", "must be after starts_at"))
             elif self.ends_at - self.starts_at > MAX_DURATION:

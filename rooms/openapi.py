@@ -22,8 +22,8 @@ def _text(max_len: int) -> dict[str, Any]:
     return {"type": "string", "minLength": 1, "maxLength": max_len, "pattern": r"\S"}
 
 
-def _problem(description: str, schema: str = "Problem") -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {"schema": _ref(schema)}}}
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {"schema": _ref("Problem")}}}
 
 
 def _ok(description: str, schema: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -41,7 +41,7 @@ BODY_ERRORS = {
     "400": _problem("The body is not valid JSON"),
     "413": _problem("The body is too large"),
     "415": _problem("The body is not application/json"),
-    "422": _problem("Invalid fields; every one is listed", "ValidationProblem"),
+    "422": _problem("Invalid fields (every one is listed in errors), or an Idempotency-Key reused"),
 }
 LOCATION = {"Location": {"description": "URL of the created resource", "schema": {"type": "string"}}}
 REPLAYED = {
@@ -59,6 +59,28 @@ IDEMPOTENCY = {
 }
 ROOM_ID = {"name": "room_id", "in": "path", "required": True, "schema": {"type": "string"}}
 PARTICIPANT_ID = {"name": "participant_id", "in": "path", "required": True, "schema": {"type": "string"}}
+EXAMPLE = {
+    "title": "Konsultacja kardiologiczna",
+    "kind": "consultation",
+    "model": "A2C",
+    "starts_at": "2030-12-01T09:00:00+01:00",
+    "ends_at": "2030-12-01T09:30:00+01:00",
+    "external_ref": "EOD/2030/123",
+    "participants": [
+        {"display_name": "dr Anna Nowak", "role": "host", "party": "administration"},
+        {"display_name": "Jan Kowalski", "role": "member", "party": "citizen"},
+    ],
+}
+ROOM_LINKS = {
+    name: {"operationId": op, "parameters": {"room_id": "$response.body#/id"}}
+    for name, op in [("GetRoom", "getRoom"), ("EditRoom", "editRoom"), ("CancelRoom", "cancelRoom"),
+                     ("AddParticipant", "addParticipant"), ("GetLive", "getLive")]
+}
+PARTICIPANT_LINKS = {
+    name: {"operationId": op, "parameters": {"room_id": "$request.path.room_id",
+                                             "participant_id": "$response.body#/id"}}
+    for name, op in [("GetParticipant", "getParticipant"), ("RemoveParticipant", "removeParticipant")]
+}
 DATE_TIME = {"type": "string", "format": "date-time"}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 
@@ -85,30 +107,19 @@ def _schemas() -> dict[str, Any]:
                 "detail": {"type": "string"},
                 "instance": {"type": "string"},
                 "error_id": {"type": "string"},
-            },
-        },
-        "ValidationProblem": {
-            "allOf": [
-                _ref("Problem"),
-                {
-                    "type": "object",
-                    "required": ["errors"],
-                    "properties": {
-                        "errors": {
-                            "type": "array",
-                            "minItems": 1,
-                            "items": {
-                                "type": "object",
-                                "required": ["pointer", "detail"],
-                                "properties": {
-                                    "pointer": {"type": "string", "description": "JSON pointer to the bad field"},
-                                    "detail": {"type": "string"},
-                                },
-                            },
-                        }
+                "errors": {
+                    "type": "array",
+                    "description": "validation problems: every bad field, by JSON pointer",
+                    "items": {
+                        "type": "object",
+                        "required": ["pointer", "detail"],
+                        "properties": {
+                            "pointer": {"type": "string", "description": "JSON pointer to the bad field"},
+                            "detail": {"type": "string"},
+                        },
                     },
                 },
-            ]
+            },
         },
         "ParticipantRequest": participant_request,
         "BookingRequest": {
@@ -250,10 +261,12 @@ def _paths() -> dict[str, Any]:
                 "operationId": "bookRoom",
                 "summary": "Book a room",
                 "parameters": [IDEMPOTENCY],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("BookingRequest")}}},
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": _ref("BookingRequest"), "examples": {"consultation": {"value": EXAMPLE}},
+                }}},
                 "responses": {
-                    "201": _ok("The booked room, with each participant's token and join link", "Room",
-                               {**LOCATION, **REPLAYED}),
+                    "201": {**_ok("The booked room, with each participant's token and join link", "Room",
+                                  {**LOCATION, **REPLAYED}), "links": ROOM_LINKS},
                     **BODY_ERRORS, **ERRORS, "404": _problem("The room of a replayed key is gone"),
                 },
             },
@@ -293,9 +306,10 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "operationId": "addParticipant",
                 "parameters": [IDEMPOTENCY],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ParticipantRequest")}}},
-                "responses": {"201": _ok("The new participant with token and join link", "Participant",
-                                         {**LOCATION, **REPLAYED}),
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": _ref("ParticipantRequest")}}},
+                "responses": {"201": {**_ok("The new participant with token and join link", "Participant",
+                                            {**LOCATION, **REPLAYED}), "links": PARTICIPANT_LINKS},
                               **not_found, **conflict, **BODY_ERRORS, **ERRORS},
             },
         },

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
-__all__ = ["LivePresence", "LiveParticipant", "LocalPresence"]
+__all__ = ["LiveParticipant", "LivePresence", "LocalPresence"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,9 +23,9 @@ from rooms.clock import MICROSECOND, from_micros, to_micros
 from rooms.errors import Conflict, IdempotencyConflict, NotFound
 from rooms.migrations import MIGRATIONS
 from rooms.model import ConferencingModel, Kind, Participant, Party, Role, Room, RoomStatus
-from rooms.store import IdempotencyClaim, RoomPage, RoomQuery, StoreStats, Stored
+from rooms.store import IdempotencyClaim, RoomPage, RoomQuery, Stored, StoreStats
 
-__all__ = ["StoreClosed", "SqliteRoomStore"]
+__all__ = ["SqliteRoomStore", "StoreClosed"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,6 +35,9 @@ IDEMPOTENCY_TTL = timedelta(hours=24)
 
 class StoreClosed(RuntimeError):
     """The store was closed (or never opened)."""
+
+
+_Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
 
 
 @dataclass(slots=True)
@@ -106,10 +109,12 @@ class SqliteRoomStore:
         try:
             conn = self._connect()
         except Exception as exc:  # reported to open()'s caller
-            loop.call_soon_threadsafe(_settle, [(ready, None, exc)])
+            failed: list[_Outcome] = [(ready, None, exc)]
+            loop.call_soon_threadsafe(_settle, failed)
             self._thread = None
             return
-        loop.call_soon_threadsafe(_settle, [(ready, None, None)])
+        opened: list[_Outcome] = [(ready, None, None)]
+        loop.call_soon_threadsafe(_settle, opened)
         try:
             while True:
                 job = self._queue.get()
@@ -136,7 +141,7 @@ class SqliteRoomStore:
     def _fail_pending(self) -> None:
         loop = self._loop
         assert loop is not None
-        results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        results: list[_Outcome] = []
         while True:
             try:
                 job = self._queue.get_nowait()
@@ -151,7 +156,7 @@ class SqliteRoomStore:
         loop = self._loop
         assert loop is not None
         writes = any(job.write for job in batch)
-        results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        results: list[_Outcome] = []
         try:
             if writes:
                 conn.execute("BEGIN IMMEDIATE")
@@ -357,7 +362,7 @@ class SqliteRoomStore:
         return await self._call(run, write=False)
 
 
-def _settle(results: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+def _settle(results: list[_Outcome]) -> None:
     for future, value, exc in results:
         if future.done():
             continue

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
-from konsylium.app import create_app
+from konsylium.app import create_app, runner_options
 from konsylium.settings import Settings
 from rooms.clock import ManualClock
 
@@ -63,7 +63,9 @@ def settings(tmp_path: Path) -> Settings:
 async def client(
     aiohttp_client: ClientFactory, settings: Settings, clock: ManualClock
 ) -> TestClient[Any, Any]:
-    return await aiohttp_client(create_app(settings, clock))
+    server = TestServer(create_app(settings, clock))
+    await server.start_server(**runner_options())  # the same access log as production
+    return await aiohttp_client(server)
 
 
 async def book(client: TestClient[Any, Any], tenant: str = "portal", **overrides: Any) -> Any:
