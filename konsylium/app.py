@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import socketio
 from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from konsylium.keys import DEV_TENANT, dev_api_key, token_secret
 from konsylium.logs import AccessLogger
-from konsylium.metrics import NodeMetrics
+from konsylium.metrics import MediaTotals, NodeMetrics
 from konsylium.settings import Settings
 from rooms.api import BookingApi
 from rooms.auth import ApiKeys
@@ -25,7 +26,12 @@ from rooms.problem import problem_middleware, problem_response
 from rooms.sqlite_store import SqliteRoomStore
 from rooms.tokens import JoinTokens, JoinWindow
 from rooms.views import RoomViews
+from sfu import Sfu, SfuConfig
 from signalling.join_page import JoinPage
+from signalling.live_room import LiveRooms
+from signalling.socket_api import SocketApi, SocketNotifier
+from signalling.web_client import WebClient
+from signalling.whip import WhipApi, cors_middleware
 
 __all__ = ["MAX_BODY", "NODE", "Node", "create_app", "runner_options"]
 
@@ -46,6 +52,9 @@ class Node:
     presence: LocalPresence
     metrics: NodeMetrics
     api_keys: dict[str, str]
+    sfu: Sfu
+    live_rooms: LiveRooms
+    whip: WhipApi
     redis: Redis | None = None
 
 
@@ -72,8 +81,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     store = SqliteRoomStore(Path(settings.data_dir) / STORE_FILE)
     tokens = JoinTokens(secret, JoinWindow(settings.join_early, settings.join_late), clock)
     presence = LocalPresence()
-    metrics = NodeMetrics()
+    addresses = tuple(a.local for a in settings.media_addresses or ())
+    sfu = Sfu(SfuConfig(addresses=addresses))
+    metrics = NodeMetrics(lambda: MediaTotals(
+        sfu.counters.packets_forwarded, sfu.counters.bytes_forwarded,
+        sfu.counters.publishers, sfu.counters.subscribers,
+    ))
     keys = _api_keys(settings)
+    sio = socketio.AsyncServer(async_mode="aiohttp", logger=False, engineio_logger=False)
+    live_rooms = LiveRooms(sfu, presence, clock, SocketNotifier(sio))
+    whip = WhipApi(live_rooms, tokens, store, settings.public_url)
     node = Node(
         settings=settings,
         clock=clock,
@@ -83,14 +100,22 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         presence=presence,
         metrics=metrics,
         api_keys=keys,
+        sfu=sfu,
+        live_rooms=live_rooms,
+        whip=whip,
     )
     app = web.Application(
-        middlewares=[metrics.middleware, problem_middleware], client_max_size=MAX_BODY
+        middlewares=[metrics.middleware, cors_middleware, problem_middleware], client_max_size=MAX_BODY
     )
     app[NODE] = node
     views = RoomViews(tokens, settings.public_url)
+    web_client = WebClient()
     app.router.add_routes(BookingApi(node.bookings, views, ApiKeys(keys), presence).routes())
-    app.router.add_routes(JoinPage(tokens, store).routes())
+    app.router.add_routes(JoinPage(tokens, store, web_client.page).routes())
+    app.router.add_routes(web_client.routes())
+    app.router.add_routes(whip.routes())
+    sio.attach(app)
+    SocketApi(sio, live_rooms, tokens, store, lambda event: metrics.signalling_messages.labels(event).inc())
     app.router.add_routes(
         [
             web.get("/healthz", _healthz, allow_head=False),
@@ -99,6 +124,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         ]
     )
     app.cleanup_ctx.append(_store_ctx)
+    app.cleanup_ctx.append(_media_ctx)
     if settings.redis_url is not None:
         app.cleanup_ctx.append(_redis_ctx)
     return app
@@ -110,6 +136,15 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     log.info("store open path=%s", store.path)
     yield
     await store.close()
+
+
+async def _media_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Free every peer connection on shutdown: live rooms, WHIP/WHEP sessions, the SFU."""
+    yield
+    node = app[NODE]
+    await node.whip.close()
+    await node.live_rooms.close()
+    await node.sfu.close()
 
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:

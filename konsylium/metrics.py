@@ -3,36 +3,61 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
 from rooms.presence import LivePresence
 from rooms.store import RoomStore
 
-__all__ = ["NodeMetrics"]
+__all__ = ["MediaTotals", "NodeMetrics"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaTotals:
+    packets_forwarded: int = 0
+    bytes_forwarded: int = 0
+    publishers: int = 0
+    subscribers: int = 0
+
+
+class _MediaCollector(Collector):
+    """Expose the SFU's own counters as they are at scrape time."""
+
+    def __init__(self, read: Callable[[], MediaTotals]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[Metric]:
+        totals = self._read()
+        yield CounterMetricFamily("konsylium_forwarded_packets", "RTP packets forwarded to subscribers",
+                                  value=totals.packets_forwarded)
+        yield CounterMetricFamily("konsylium_forwarded_bytes", "RTP bytes forwarded to subscribers",
+                                  value=totals.bytes_forwarded)
+        peers = GaugeMetricFamily("konsylium_media_peers", "Open peer connections", labels=["kind"])
+        peers.add_metric(["publisher"], totals.publishers)
+        peers.add_metric(["subscriber"], totals.subscribers)
+        yield peers
 
 
 class NodeMetrics:
     """The node's counters and gauges; gauges are refreshed from their sources on scrape."""
 
-    def __init__(self) -> None:
+    def __init__(self, media: Callable[[], MediaTotals] = lambda: MediaTotals()) -> None:
+        """*media* reads the SFU's running totals at each scrape."""
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.rooms = Gauge("konsylium_rooms", "Rooms by state", ["state"], registry=r)
         self.participants = Gauge(
             "konsylium_participants", "Participants by state", ["state"], registry=r
         )
-        self.forwarded_packets = Counter(
-            "konsylium_forwarded_packets", "RTP packets forwarded to subscribers", registry=r
-        )
-        self.forwarded_bytes = Counter(
-            "konsylium_forwarded_bytes", "RTP payload bytes forwarded to subscribers", registry=r
-        )
+        r.register(_MediaCollector(media))
         self.signalling_messages = Counter(
             "konsylium_signalling_messages", "Signalling messages received", ["event"],
             registry=r,

@@ -1,0 +1,383 @@
+"""Live rooms: who is connected, what they publish and receive, and what they may do.
+
+This is the one place for participant state and permissions during a call;
+the Socket.IO and WHIP/WHEP edges call into it and it tells clients what
+changed through a `Notifier`. Lobby, host controls, screen sharing and chat
+extend `Member` and `LiveRoom` here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from rooms.clock import Clock
+from rooms.model import Participant, Role, Room
+from rooms.presence import LivePresence
+from sfu import ActiveSpeakerDetector, MediaKind, PublishedTrack, Publisher, Sfu, Subscriber
+
+__all__ = [
+    "RECONNECT_GRACE",
+    "Connection",
+    "Forbidden",
+    "LiveRoom",
+    "LiveRooms",
+    "Member",
+    "Notifier",
+]
+
+log = logging.getLogger(__name__)
+RECONNECT_GRACE = 30.0
+
+
+class Forbidden(Exception):
+    """The member's role does not allow this action."""
+
+
+class Connection(StrEnum):
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+
+
+class Notifier(Protocol):
+    """How the room reaches its clients (Socket.IO in production)."""
+
+    async def to_member(self, member: Member, event: str, data: Any) -> None: ...
+
+    async def to_room(self, room: LiveRoom, event: str, data: Any, *, skip: Member | None = None) -> None:
+        ...
+
+    async def drop(self, sid: str, code: str, message: str) -> None:
+        """Tell socket *sid* why, then disconnect it (it no longer stands for its member)."""
+
+
+@dataclass(eq=False)
+class Member:
+    """A participant present in a live room, with their media and socket."""
+
+    participant: Participant
+    room_id: str
+    sid: str | None = None
+    connection: Connection = Connection.CONNECTED
+    publisher: Publisher | None = None
+    subscriber: Subscriber | None = None
+    muted: dict[str, bool] = field(default_factory=lambda: {"audio": False, "video": False})
+    whip_session: str | None = None
+    negotiating: bool = False
+    renegotiate_again: bool = False
+    grace: asyncio.TimerHandle | None = None
+
+    @property
+    def id(self) -> str:
+        return self.participant.id
+
+    @property
+    def role(self) -> Role:
+        return self.participant.role
+
+    @property
+    def may_publish(self) -> bool:
+        return self.role.may_publish
+
+    @property
+    def publishing(self) -> list[str]:
+        if self.publisher is None or self.publisher.closed:
+            return []
+        return sorted({t.kind.value for t in self.publisher.tracks if not t.ended})
+
+    def view(self) -> dict[str, Any]:
+        """The participant as clients see it (docs/protocol.md)."""
+        return {
+            "id": self.participant.id,
+            "name": self.participant.display_name,
+            "role": self.participant.role.value,
+            "party": self.participant.party.value,
+            "connection": self.connection.value,
+            "publishing": self.publishing,
+            "muted": dict(self.muted),
+        }
+
+
+class LiveRoom:
+    """One room in progress on this node: its members and the media between them."""
+
+    def __init__(self, rooms: LiveRooms, room: Room) -> None:
+        self.id = room.id
+        self.room = room
+        self._rooms = rooms
+        self.members: dict[str, Member] = {}
+        self.speakers = ActiveSpeakerDetector()
+        self.speakers.on_change.connect(self._speaker_changed)
+        self._publisher_owner: dict[str, Member] = {}
+
+    # -- queries -------------------------------------------------------------
+
+    def member(self, participant_id: str) -> Member | None:
+        return self.members.get(participant_id)
+
+    def others(self, member: Member) -> list[Member]:
+        return [m for m in self.members.values() if m is not member]
+
+    def live_tracks(self, exclude: Member | None = None) -> list[PublishedTrack]:
+        tracks = []
+        for m in self.members.values():
+            if m is exclude or m.publisher is None or m.publisher.closed:
+                continue
+            tracks += [t for t in m.publisher.tracks if t.live and not t.ended]
+        return tracks
+
+    def owner_of(self, track: PublishedTrack) -> Member | None:
+        return self._publisher_owner.get(track.publisher_id)
+
+    def room_view(self) -> dict[str, Any]:
+        r = self.room
+        return {
+            "id": r.id, "title": r.title, "kind": r.kind.value, "model": r.model.value,
+            "starts_at": r.starts_at.isoformat(), "ends_at": r.ends_at.isoformat(),
+        }
+
+    # -- arrival and departure ----------------------------------------------
+
+    async def arrive(self, participant: Participant, sid: str | None) -> tuple[Member, bool]:
+        """Seat a participant (socket *sid*, or None for WHIP); return (member, resumed)."""
+        existing = self.members.get(participant.id)
+        if existing is not None:
+            if existing.grace is not None:
+                existing.grace.cancel()
+                existing.grace = None
+            old_sid = existing.sid
+            existing.sid = sid if sid is not None else existing.sid
+            existing.connection = Connection.CONNECTED
+            if old_sid is not None and sid is not None and old_sid != sid:
+                await self._rooms.notifier.drop(
+                    old_sid, "replaced", "this participant connected again from elsewhere"
+                )
+            if sid is not None:  # a new socket: the client makes new connections
+                existing.negotiating = existing.renegotiate_again = False
+                if existing.subscriber is not None:
+                    await existing.subscriber.close()
+                    existing.subscriber = None
+            await self._rooms.notifier.to_room(self, "participant_updated", existing.view(),
+                                               skip=existing)
+            log.info("participant resumed room=%s participant=%s", self.id, participant.id)
+            return existing, True
+        member = Member(participant, self.id, sid=sid)
+        self.members[participant.id] = member
+        await self._rooms.presence.joined(self.id, participant.id, self._rooms.clock.now())
+        await self._rooms.notifier.to_room(self, "participant_joined", member.view(), skip=member)
+        log.info("participant joined room=%s participant=%s", self.id, participant.id)
+        return member, False
+
+    def socket_lost(self, member: Member) -> None:
+        """The member's socket dropped: keep their place for RECONNECT_GRACE seconds."""
+        if member.grace is not None:
+            return
+        member.sid = None
+        member.connection = Connection.RECONNECTING
+        loop = asyncio.get_running_loop()
+        member.grace = loop.call_later(
+            self._rooms.reconnect_grace,
+            lambda: self._rooms.spawn(self.depart(member, "timeout")),
+        )
+        self._rooms.spawn(
+            self._rooms.notifier.to_room(self, "participant_updated", member.view(), skip=member)
+        )
+
+    async def depart(self, member: Member, reason: str) -> None:
+        """Remove a member for good and free their media."""
+        if self.members.get(member.id) is not member:
+            return
+        if member.grace is not None:
+            member.grace.cancel()
+            member.grace = None
+        del self.members[member.id]
+        await self._close_media(member)
+        await self._rooms.presence.left(self.id, member.id)
+        await self._rooms.notifier.to_room(self, "participant_left", {"id": member.id, "reason": reason})
+        log.info("participant left room=%s participant=%s reason=%s", self.id, member.id, reason)
+        if not self.members:
+            self._rooms.forget(self)
+
+    async def _close_media(self, member: Member) -> None:
+        if member.subscriber is not None:
+            await member.subscriber.close()
+            member.subscriber = None
+        await self.unpublish(member)
+
+    # -- publishing ------------------------------------------------------------
+
+    async def publish(self, member: Member, offer_sdp: str) -> str:
+        """Receive the member's media from an SDP offer; return the answer."""
+        if not member.may_publish:
+            raise Forbidden(f"a {member.role.value} may not publish")
+        await self.unpublish(member, announce=False)
+        publisher_id = f"{member.id}.{next(self._rooms.serial)}"
+        publisher = await self._rooms.sfu.create_publisher(offer_sdp, publisher_id=publisher_id)
+        member.publisher = publisher
+        self._publisher_owner[publisher.id] = member
+        publisher.on_track.connect(lambda track: self._track_live(member, track))
+        publisher.on_close.connect(lambda p: self._rooms.spawn(self._publisher_closed(member, p)))
+        await self._announce_publishing(member)
+        log.info("publishing room=%s participant=%s kinds=%s", self.id, member.id,
+                 ",".join(member.publishing))
+        assert publisher.answer is not None
+        return publisher.answer
+
+    async def unpublish(self, member: Member, *, announce: bool = True) -> None:
+        publisher, member.publisher = member.publisher, None
+        if publisher is None:
+            return
+        await publisher.close()
+        if announce:
+            await self._announce_publishing(member)
+
+    async def _announce_publishing(self, member: Member) -> None:
+        await self._rooms.presence.publishing(self.id, member.id, frozenset(member.publishing))
+        await self._rooms.notifier.to_room(self, "participant_updated", member.view(), skip=member)
+
+    def _track_live(self, member: Member, track: PublishedTrack) -> None:
+        if track.kind is MediaKind.AUDIO:
+            self.speakers.watch(track)
+        for other in self.others(member):
+            if other.subscriber is not None and not other.subscriber.closed:
+                other.subscriber.add_track(track)
+                self._rooms.spawn(self.renegotiate(other))
+            elif other.sid is not None:
+                self._rooms.spawn(self.renegotiate(other))
+
+    async def _publisher_closed(self, member: Member, publisher: Publisher) -> None:
+        self._publisher_owner.pop(publisher.id, None)
+        for other in self.others(member):
+            sub = other.subscriber
+            if sub is None or sub.closed:
+                continue
+            for track in publisher.tracks:
+                sub.remove_track(track)
+            await self.renegotiate(other)
+        if member.publisher is publisher:  # closed from below (connection lost)
+            member.publisher = None
+            if member.sid is None and member.whip_session is not None:
+                await self.depart(member, "left")  # a WHIP-only member has nothing left
+            else:
+                await self._announce_publishing(member)
+
+    # -- subscribing -------------------------------------------------------------
+
+    async def renegotiate(self, member: Member) -> None:
+        """Send the member a fresh subscriber offer with every live track of the others."""
+        if member.sid is None or self.members.get(member.id) is not member:
+            return
+        if member.negotiating:
+            member.renegotiate_again = True
+            return
+        tracks = self.live_tracks(exclude=member)
+        if member.subscriber is None or member.subscriber.closed:
+            if not tracks:
+                return
+            member.subscriber = self._rooms.sfu.create_subscriber(
+                subscriber_id=f"{member.id}.{next(self._rooms.serial)}"
+            )
+        subscriber = member.subscriber
+        for track in tracks:
+            subscriber.add_track(track)
+        member.negotiating = True
+        member.renegotiate_again = False
+        offer = await subscriber.create_offer()
+        mapping = []
+        for forwarder in subscriber.forwarders:
+            owner = self.owner_of(forwarder.source)
+            if forwarder.mid is not None and owner is not None:
+                mapping.append({"mid": forwarder.mid, "participant_id": owner.id,
+                                "kind": forwarder.source.kind.value})
+        await self._rooms.notifier.to_member(member, "subscriber_offer",
+                                             {"sdp": offer, "tracks": mapping})
+
+    async def subscriber_answered(self, member: Member, answer_sdp: str) -> None:
+        """Apply the client's answer; run a pending renegotiation if one was asked for."""
+        if member.subscriber is None or not member.negotiating:
+            raise ValueError("there is no subscriber offer waiting for an answer")
+        await member.subscriber.apply_answer(answer_sdp)
+        member.negotiating = False
+        if member.renegotiate_again:
+            await self.renegotiate(member)
+
+    async def set_muted(self, member: Member, kind: str, muted: bool) -> None:
+        member.muted[kind] = muted
+        await self._rooms.notifier.to_room(self, "participant_updated", member.view(), skip=member)
+
+    def _speaker_changed(self, source: str | None) -> None:
+        speaker = None
+        if source is not None:
+            owner = self._publisher_owner.get(source)  # the detector keys by publisher id
+            speaker = None if owner is None else owner.id
+        self._rooms.spawn(self._rooms.notifier.to_room(self, "active_speaker", {"id": speaker}))
+
+    async def close(self) -> None:
+        for member in list(self.members.values()):
+            if member.grace is not None:
+                member.grace.cancel()
+            await self._close_media(member)
+        self.members.clear()
+
+
+class LiveRooms:
+    """Every live room of this node, the SFU they share, and the tasks they run."""
+
+    def __init__(
+        self,
+        sfu: Sfu,
+        presence: LivePresence,
+        clock: Clock,
+        notifier: Notifier,
+        reconnect_grace: float = RECONNECT_GRACE,
+    ) -> None:
+        self.sfu = sfu
+        self.presence = presence
+        self.clock = clock
+        self.notifier = notifier
+        self.reconnect_grace = reconnect_grace
+        self.serial = itertools.count(1)
+        self._rooms: dict[str, LiveRoom] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def get(self, room_id: str) -> LiveRoom | None:
+        return self._rooms.get(room_id)
+
+    def enter(self, room: Room) -> LiveRoom:
+        """The live room of *room*, created on first entry."""
+        live = self._rooms.get(room.id)
+        if live is None:
+            live = self._rooms[room.id] = LiveRoom(self, room)
+        return live
+
+    def forget(self, live: LiveRoom) -> None:
+        if self._rooms.get(live.id) is live:
+            del self._rooms[live.id]
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run *coro* in the background, keeping a reference and logging its failure."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+    async def close(self) -> None:
+        for live in list(self._rooms.values()):
+            await live.close()
+        self._rooms.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
+

@@ -1,0 +1,180 @@
+"""Real clients for signalling tests: Socket.IO + aiortc peers with synthetic moving media."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import socketio
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+from av import AudioFrame, VideoFrame
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+class MovingBar(VideoStreamTrack):
+    """320×240 frames with a bar that moves: decoded frames differ from one to the next."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.n = 0
+
+    async def recv(self) -> VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        image = np.zeros((240, 320, 3), dtype=np.uint8)
+        x = (self.n * 8) % 320
+        image[:, x:x + 24] = (255, 255, 255)
+        self.n += 1
+        frame = VideoFrame.from_ndarray(image, format="bgr24")
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+class Tone(MediaStreamTrack):
+    """A 440 Hz sine in 20 ms frames at 48 kHz."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.samples = 0
+        self.start: float | None = None
+
+    async def recv(self) -> AudioFrame:
+        if self.start is None:
+            self.start = time.monotonic()
+        wait = self.start + self.samples / 48000 - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        t = (np.arange(960) + self.samples) / 48000
+        pcm = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16).reshape(1, -1)
+        frame = AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate, frame.pts = 48000, self.samples
+        frame.time_base = fractions.Fraction(1, 48000)
+        self.samples += 960
+        return frame
+
+
+@dataclass
+class Received:
+    """Frames decoded from one remote track."""
+
+    kind: str
+    frames: int = 0
+    distinct: set[bytes] = field(default_factory=set)
+
+
+async def publish_offer(pc: RTCPeerConnection, video: bool = True, audio: bool = True) -> str:
+    if video:
+        pc.addTransceiver(MovingBar(), direction="sendonly")
+    if audio:
+        pc.addTransceiver(Tone(), direction="sendonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    return str(pc.localDescription.sdp)
+
+
+def consume(track: MediaStreamTrack, into: Received, tasks: set[asyncio.Task[Any]]) -> None:
+    async def run() -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except Exception:
+                return
+            into.frames += 1
+            if into.kind == "video" and len(into.distinct) < 50:
+                into.distinct.add(frame.to_ndarray(format="gray").tobytes()[::97])
+
+    task = asyncio.ensure_future(run())
+    tasks.add(task)
+
+
+class Client:
+    """One participant: a Socket.IO connection, a publish and a subscribe peer connection."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url
+        self.token = token
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: list[tuple[str, Any]] = []
+        self.welcome: dict[str, Any] | None = None
+        self.publisher: RTCPeerConnection | None = None
+        self.subscriber: RTCPeerConnection | None = None
+        self.received: dict[str, Received] = {}  # "<participant id>:<kind>" -> frames
+        self.mapping: dict[str, dict[str, str]] = {}
+        self.auto_answer = True
+        self._tasks: set[asyncio.Task[Any]] = set()
+        for name in ("participant_joined", "participant_updated", "participant_left", "active_speaker",
+                     "error"):
+            self.sio.on(name, self._recorder(name))
+        self.sio.on("welcome", self._welcome)
+        self.sio.on("subscriber_offer", self._subscriber_offer)
+
+    def _recorder(self, name: str) -> Callable[[Any], None]:
+        def record(data: Any) -> None:
+            self.events.append((name, data))
+        return record
+
+    def _welcome(self, data: Any) -> None:
+        self.welcome = data
+        self.events.append(("welcome", data))
+
+    async def _subscriber_offer(self, data: Any) -> None:
+        self.events.append(("subscriber_offer", data))
+        if not self.auto_answer:
+            return
+        for item in data["tracks"]:
+            self.mapping[item["mid"]] = item
+        if self.subscriber is None:
+            self.subscriber = RTCPeerConnection()
+            pc = self.subscriber
+
+            @pc.on("track")
+            def on_track(track: MediaStreamTrack) -> None:
+                mid = next((t.mid for t in pc.getTransceivers() if t.receiver.track is track), None)
+                item = self.mapping.get(mid or "", {})
+                key = f"{item.get('participant_id')}:{track.kind}"
+                self.received[key] = Received(track.kind)
+                consume(track, self.received[key], self._tasks)
+
+        await self.subscriber.setRemoteDescription(RTCSessionDescription(data["sdp"], "offer"))
+        await self.subscriber.setLocalDescription(await self.subscriber.createAnswer())
+        ack = await self.sio.call("subscriber_answer", {"sdp": self.subscriber.localDescription.sdp})
+        assert ack["ok"], ack
+
+    async def connect(self) -> None:
+        await self.sio.connect(self.url, auth={"token": self.token}, transports=["websocket"])
+        await until(lambda: self.welcome is not None, what="welcome")
+
+    async def publish(self, video: bool = True, audio: bool = True) -> dict[str, Any]:
+        self.publisher = RTCPeerConnection()
+        offer = await publish_offer(self.publisher, video, audio)
+        ack: dict[str, Any] = await self.sio.call("publish", {"sdp": offer})
+        if ack.get("ok"):
+            await self.publisher.setRemoteDescription(RTCSessionDescription(ack["sdp"], "answer"))
+        return ack
+
+    def named(self, name: str) -> list[Any]:
+        return [data for event, data in self.events if event == name]
+
+    def video_from(self, participant_id: str) -> Received | None:
+        return self.received.get(f"{participant_id}:video")
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self.sio.connected:
+            await self.sio.disconnect()
+        for pc in (self.publisher, self.subscriber):
+            if pc is not None:
+                await pc.close()

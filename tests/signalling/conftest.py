@@ -1,0 +1,74 @@
+"""A node on a real loopback port, booked rooms, and Socket.IO + aiortc clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from konsylium.app import NODE, Node, create_app, runner_options
+from konsylium.settings import MediaAddress, Settings
+from tests.conftest import KEYS, SECRET, auth
+from tests.processes import free_port
+from tests.signalling.clients import Client
+
+
+@dataclass
+class LiveNode:
+    url: str
+    app: web.Application
+    clients: list[Client]
+
+    @property
+    def node(self) -> Node:
+        return self.app[NODE]
+
+    async def book(self, *people: tuple[str, str, str], model: str = "A2C", **extra: Any) -> dict[str, Any]:
+        """Book a room open now; *people* are (name, role, party)."""
+        start = datetime.now(UTC) - timedelta(minutes=5)
+        body = {
+            "title": "Test room", "kind": "meeting", "model": model,
+            "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat(),
+            "participants": [{"display_name": n, "role": r, "party": p} for n, r, p in people],
+            **extra,
+        }
+        async with aiohttp.ClientSession() as http, http.post(
+            f"{self.url}/api/v1/rooms", json=body, headers=auth()
+        ) as resp:
+            assert resp.status == 201, await resp.text()
+            room: dict[str, Any] = await resp.json()
+            return room
+
+    def client(self, token: str) -> Client:
+        client = Client(self.url, token)
+        self.clients.append(client)
+        return client
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[LiveNode]:
+    port = free_port()
+    settings = Settings(
+        port=port, data_dir=tmp_path, api_keys=KEYS, secret=SECRET,
+        media_addresses=(MediaAddress("127.0.0.1"),),
+    )
+    app = create_app(settings)
+    server = TestServer(app, port=port)
+    await server.start_server(**runner_options())
+    node = LiveNode(f"http://127.0.0.1:{port}", app, [])
+    yield node
+    for client in node.clients:
+        await client.close()
+    await server.close()
+
+
+DOCTOR = ("dr Anna Nowak", "host", "administration")
+PATIENT = ("Jan Kowalski", "member", "citizen")
+VIEWER = ("Obserwator", "viewer", "citizen")
