@@ -7,6 +7,7 @@ PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.run-installed
 TEST_STAMP := $(VENV)/.test-installed
 APT_STAMP := $(VENV)/.apt-installed
+WEB_STAMP := web/node_modules/.installed
 
 .PHONY: run test lint bench-booking clean
 
@@ -29,10 +30,16 @@ $(APT_STAMP): | $(VENV)/bin/python
 	fi
 	touch $@
 
-run: $(RUN_STAMP)
+# The browser client's one dependency, socket.io-client, from npm (package-lock.json pins it).
+$(WEB_STAMP): web/package-lock.json
+	@command -v npm >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm)
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: $(RUN_STAMP) $(WEB_STAMP)
 	$(VENV)/bin/konsylium serve
 
-test: $(TEST_STAMP) $(APT_STAMP)
+test: $(TEST_STAMP) $(APT_STAMP) $(WEB_STAMP)
 	$(PY) -m pytest
 
 lint: $(TEST_STAMP)

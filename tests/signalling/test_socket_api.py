@@ -208,3 +208,11 @@ async def test_messages_before_welcome_or_after_leaving_are_refused(live: LiveNo
     await until(lambda: not client.sio.connected, what="disconnect after leave")
     await asyncio.sleep(0.05)
     assert live.node.live_rooms.get(room["id"]) is None  # empty rooms are forgotten
+
+
+async def test_expired_token_is_refused(live: LiveNode) -> None:
+    from tests.signalling.test_whip_whep import expired_token
+
+    room = await live.book(DOCTOR)
+    refused = await connect_error(live.url, {"token": expired_token(room["participants"][0]["token"])})
+    assert refused["data"]["code"] == "token_expired"

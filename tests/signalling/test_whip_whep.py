@@ -146,3 +146,35 @@ async def test_cors_preflight_and_no_trickle(live: LiveNode) -> None:
             assert "Location" in resp.headers["Access-Control-Expose-Headers"]
         async with http.patch(f"{live.url}/whip/{room['id']}/sessions/x", data="a=candidate") as resp:
             assert resp.status == 405
+
+
+def expired_token(token: str) -> str:
+    """The same invitation, its claims moved into the past and signed with the real secret."""
+    import jwt
+
+    from tests.conftest import SECRET
+
+    claims = jwt.decode(token, options={"verify_signature": False})
+    claims["nbf"], claims["exp"] = claims["nbf"] - 86400 * 2, claims["exp"] - 86400 * 2
+    return jwt.encode(claims, SECRET, algorithm="HS256")
+
+
+async def test_expired_token_and_unknown_room(live: LiveNode) -> None:
+    room = await live.book(DOCTOR)
+    pc = RTCPeerConnection()
+    offer = await publish_offer(pc)
+    token = room["participants"][0]["token"]
+    await problem(*(await post(f"{live.url}/whip/{room['id']}", offer, bearer(expired_token(token)))), 401)
+    await problem(*(await post(f"{live.url}/whip/no-such-room", offer, bearer(token))), 401)
+    await pc.close()
+
+
+async def test_candidates_come_from_media_addresses(live: LiveNode) -> None:
+    room = await live.book(DOCTOR)
+    pc = RTCPeerConnection()
+    status, _, answer = await post(f"{live.url}/whip/{room['id']}", await publish_offer(pc),
+                                   bearer(room["participants"][0]["token"]))
+    assert status == 201
+    candidates = [line for line in answer.splitlines() if line.startswith("a=candidate")]
+    assert candidates and all(" 127.0.0.1 " in line for line in candidates), candidates
+    await pc.close()
