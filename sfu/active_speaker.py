@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .events import Event
+from .media import MediaKind
+from .track import PublishedTrack
 
 __all__ = ["ActiveSpeakerDetector", "SpeakerLevel"]
 
@@ -80,6 +82,29 @@ class ActiveSpeakerDetector:
             state.loudness += self._smoothing * (loudness - state.loudness)
             state.last_seen = now
         self._decide(source_id, state, now)
+
+    def watch(self, track: PublishedTrack) -> Callable[[], None]:
+        """Feed the audio levels of `track` under its publisher's id; return an unwatch function.
+
+        When the track ends, its publisher is removed from the detector.
+        """
+        if track.kind is not MediaKind.AUDIO:
+            raise ValueError(f"track {track.id} is not audio")
+        source_id = track.publisher_id
+
+        def on_level(level: int) -> None:
+            self.observe(source_id, level)
+
+        def on_ended(_: PublishedTrack) -> None:
+            self.remove(source_id)
+
+        disconnects = [track.on_audio_level.connect(on_level), track.on_ended.connect(on_ended)]
+
+        def unwatch() -> None:
+            for disconnect in disconnects:
+                disconnect()
+
+        return unwatch
 
     def remove(self, source_id: str) -> None:
         """Forget `source_id` (its publisher left); elects nobody until others speak."""

@@ -36,6 +36,7 @@ from aiortc.rtp import RTP_HISTORY_SIZE, RtcpSrPacket, RtpPacket, unwrap_rtx
 
 __all__ = [
     "AIORTC_VERSION",
+    "REQUIRED_INTERNALS",
     "NegotiatedCodec",
     "ReceiveLayout",
     "RtpPacketLike",
@@ -68,6 +69,66 @@ _TX_NTP = "_RTCRtpSender__ntp_timestamp"
 _TX_RTP_TS = "_RTCRtpSender__rtp_timestamp"
 _TX_PACKETS = "_RTCRtpSender__packet_count"
 _TX_OCTETS = "_RTCRtpSender__octet_count"
+
+
+# Every private name used in this module, by owner (checked by tests/sfu/test_aiortc_internals.py).
+REQUIRED_INTERNALS: dict[str, tuple[str, ...]] = {
+    "RTCRtpReceiver": (
+        _RX_STARTED,
+        _RX_CODECS,
+        _RX_RTX_SSRC,
+        _RX_JITTER_BUFFER,
+        _RX_DECODER_THREAD,
+        _RX_DECODER_QUEUE,
+        _RX_RTCP_TASK,
+        "_enabled",
+        "_handle_rtp_packet",
+        "_handle_rtcp_packet",
+        "_run_rtcp",
+        "_send_rtcp_pli",
+        "receive",
+        "transport",
+    ),
+    "RTCRtpSender": (
+        _TX_STARTED,
+        _TX_HISTORY,
+        _TX_EXT_MAP,
+        _TX_NTP,
+        _TX_RTP_TS,
+        _TX_PACKETS,
+        _TX_OCTETS,
+        "_ssrc",
+        "_send_keyframe",
+        "send",
+        "transport",
+    ),
+    "RTCRtpTransceiver": ("_codecs",),
+    "RTCDtlsTransport": ("_send_rtp", "_register_rtp_receiver", "transport"),
+    "RTCIceGatherer": ("_connection",),
+    "aioice.Connection": (
+        "_local_candidates_start",
+        "_local_candidates_end",
+        "_local_candidates",
+        "_components",
+        "get_component_candidates",
+        "gather_candidates",
+    ),
+    "RtpPacket": (
+        "payload_type",
+        "marker",
+        "sequence_number",
+        "timestamp",
+        "ssrc",
+        "payload",
+        "csrc",
+        "padding_size",
+        "extensions",
+        "serialize",
+    ),
+    "HeaderExtensions": ("mid", "audio_level"),
+    "RtcpSrPacket": ("ssrc", "sender_info"),
+    "RtcpSenderInfo": ("ntp_timestamp", "rtp_timestamp"),
+}
 
 
 class RtpPacketLike(Protocol):
@@ -133,7 +194,7 @@ def configure_host_addresses(pc: RTCPeerConnection, addresses: Sequence[str]) ->
         gatherers.add(pc.sctp.transport.transport.iceGatherer)
     chosen = list(addresses)
     for gatherer in gatherers:
-        connection = gatherer._connection
+        connection: Any = gatherer._connection
         if getattr(connection, "_sfu_host_addresses", None) is not None:
             continue
         connection._sfu_host_addresses = chosen
@@ -190,6 +251,7 @@ def tap_receiver(
     SR clock. `on_started(layout)` runs when aiortc starts the receiver (media may flow).
     Must be called before aiortc calls `receive()` (i.e. before the connection is up).
     """
+    patched: Any = receiver
     original_rtp = receiver._handle_rtp_packet
     original_rtcp = receiver._handle_rtcp_packet
     rtx_ssrcs: dict[int, int] = {}
@@ -215,11 +277,7 @@ def tap_receiver(
         receiver.transport._register_rtp_receiver(receiver, parameters)
         setattr(receiver, _RX_RTCP_TASK, asyncio.ensure_future(receiver._run_rtcp()))
         setattr(receiver, _RX_STARTED, True)
-        on_started(
-            ReceiveLayout(
-                media_ssrc=media_ssrc, rtx_ssrc_to_ssrc=dict(rtx_ssrcs), rtx_pt_to_apt=dict(rtx_pts)
-            )
-        )
+        on_started(ReceiveLayout(media_ssrc=media_ssrc, rtx_ssrc_to_ssrc=dict(rtx_ssrcs), rtx_pt_to_apt=dict(rtx_pts)))
 
     async def handle_rtp_packet(packet: Any, arrival_time_ms: int) -> None:
         if receiver._enabled:
@@ -248,9 +306,9 @@ def tap_receiver(
                 logger.exception("handling sender report ssrc=%s failed", packet.ssrc)
         await original_rtcp(packet)
 
-    receiver.receive = receive
-    receiver._handle_rtp_packet = handle_rtp_packet
-    receiver._handle_rtcp_packet = handle_rtcp_packet
+    patched.receive = receive
+    patched._handle_rtp_packet = handle_rtp_packet
+    patched._handle_rtcp_packet = handle_rtcp_packet
 
 
 def receiver_decoder_idle(receiver: RTCRtpReceiver) -> bool:
@@ -292,8 +350,9 @@ def hook_sender(
         if getattr(sender, _TX_STARTED):
             on_started()
 
-    sender.send = send
-    sender._send_keyframe = on_keyframe_request
+    patched: Any = sender
+    patched.send = send
+    patched._send_keyframe = on_keyframe_request
 
 
 class SenderPort:

@@ -16,7 +16,7 @@ from typing import Any
 from aiortc import RTCRtpTransceiver
 
 from .aiortc_internals import NegotiatedCodec, SenderPort, hook_sender, negotiated_codecs
-from .media import Codec
+from .media import Codec, MediaKind
 from .sequence import SequenceRewriter
 from .stats import ForwardingStats, SfuCounters
 from .track import PublishedTrack
@@ -113,9 +113,7 @@ class TrackForwarder:
     def _handle_sender_started(self) -> None:
         if self.state is not ForwarderState.NEGOTIATING:
             return
-        payload_type = pick_payload_type(
-            self.source.negotiated, negotiated_codecs(self.transceiver)
-        )
+        payload_type = pick_payload_type(self.source.negotiated, negotiated_codecs(self.transceiver))
         if payload_type is None:
             logger.error("track %s: subscriber negotiated no %s", self.source.id, self.source.codec)
             self.close()
@@ -173,6 +171,14 @@ class TrackForwarder:
         self._sender_report = (ntp_timestamp, rtp_timestamp)
         if self._port is not None:
             self._port.set_sender_report_clock(ntp_timestamp, rtp_timestamp)
+
+    def source_restarted(self) -> None:
+        """The publisher's numbering restarted: resume at a keyframe, without a gap."""
+        if self.state is ForwarderState.FORWARDING:
+            self._sequence.rebase()
+            self.state = ForwarderState.WAITING_FOR_KEYFRAME
+            if self.source.kind is MediaKind.VIDEO:
+                self.request_keyframe()
 
     def source_ended(self) -> None:
         """The publisher left: stop and tell the subscriber."""

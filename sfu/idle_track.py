@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import NoReturn
 
 from aiortc import MediaStreamError, MediaStreamTrack
 
@@ -11,7 +12,7 @@ from .media import MediaKind
 __all__ = ["IdleTrack"]
 
 
-class IdleTrack(MediaStreamTrack):  # type: ignore[misc]
+class IdleTrack(MediaStreamTrack):
     """Keeps an aiortc sender's RTP loop parked (no polling, no encoding) until stopped.
 
     Without a track, aiortc's sender polls every 20 ms; with this one it waits.
@@ -22,7 +23,7 @@ class IdleTrack(MediaStreamTrack):  # type: ignore[misc]
         self.kind = kind.value
         self._stopped = asyncio.Event()
 
-    async def recv(self) -> None:
+    async def recv(self) -> NoReturn:
         """Wait until the track is stopped, then end the sender's loop."""
         await self._stopped.wait()
         raise MediaStreamError

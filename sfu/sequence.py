@@ -22,10 +22,11 @@ class SequenceRewriter:
     refused (None).
     """
 
-    __slots__ = ("_first_in", "_offset")
+    __slots__ = ("_first_in", "_highest_out", "_offset")
 
     def __init__(self) -> None:
         self._first_in: int | None = None
+        self._highest_out: int | None = None
         self._offset = 0
 
     @property
@@ -34,17 +35,33 @@ class SequenceRewriter:
         return self._first_in is not None
 
     def start(self, seq_in: int, seq_out: int | None = None) -> int:
-        """Fix the mapping so that `seq_in` becomes `seq_out` (random by default); return it."""
+        """Fix the mapping so that `seq_in` becomes `seq_out`; return it.
+
+        By default `seq_out` is random for a new stream, or follows the highest number
+        already sent after `rebase()`.
+        """
+        if seq_out is None and self._highest_out is not None:
+            seq_out = (self._highest_out + 1) & 0xFFFF
         if seq_out is None:
             # Lower half of the range, like aiortc, to keep away from SRTP rollover issues.
             seq_out = random.randrange(0, 0x8000)
         self._first_in = seq_in
         self._offset = (seq_out - seq_in) & 0xFFFF
+        self._highest_out = seq_out
         return seq_out
+
+    def rebase(self) -> None:
+        """Forget the mapping (the publisher's numbering restarted); the next `start()`
+        continues right after the highest number sent, so the subscriber sees no gap."""
+        self._first_in = None
 
     def rewrite(self, seq_in: int) -> int | None:
         """Return the subscriber's number for `seq_in`, or None if before the start."""
         first = self._first_in
         if first is None or seq_newer(first, seq_in):
             return None
-        return (seq_in + self._offset) & 0xFFFF
+        seq_out = (seq_in + self._offset) & 0xFFFF
+        highest = self._highest_out
+        if highest is None or seq_newer(seq_out, highest):
+            self._highest_out = seq_out
+        return seq_out

@@ -32,6 +32,9 @@ class PacketSink(Protocol):
     def set_sender_report_clock(self, ntp_timestamp: int, rtp_timestamp: int) -> None:
         """Take the publisher's latest NTP/RTP timestamp pair (RTCP SR)."""
 
+    def source_restarted(self) -> None:
+        """The publisher's stream restarted (new SSRC and sequence numbers)."""
+
     def source_ended(self) -> None:
         """The publisher of this track left."""
 
@@ -144,10 +147,9 @@ class PublishedTrack:
         if repaired:
             stats.packets_repaired += 1
         if self._media_ssrc != packet.ssrc:
-            first = self._media_ssrc is None
-            self._media_ssrc = packet.ssrc
-            if first and self._requester is not None and self._requester_wanted():
-                self._requester.request()
+            if repaired and self._media_ssrc is not None:
+                return  # a late repair of a stream the publisher has since restarted
+            self._ssrc_changed(packet.ssrc)
         if self.kind is MediaKind.AUDIO and len(self.on_audio_level):
             level = audio_level(packet)
             if level is not None:
@@ -163,8 +165,16 @@ class PublishedTrack:
         for sink in tuple(sinks):
             await sink.forward(packet, keyframe_start)
 
-    def _requester_wanted(self) -> bool:
-        return any(sink.wants_keyframe for sink in self._sinks)
+    def _ssrc_changed(self, ssrc: int) -> None:
+        previous, self._media_ssrc = self._media_ssrc, ssrc
+        if previous is None:
+            # A keyframe asked for before the first packet could not be sent: ask now.
+            if self._requester is not None and any(s.wants_keyframe for s in self._sinks):
+                self._requester.request()
+            return
+        logger.info("track %s: publisher SSRC changed %s -> %s", self.id, previous, ssrc)
+        for sink in self._sinks:
+            sink.source_restarted()
 
     def handle_sender_report(self, ssrc: int, ntp_timestamp: int, rtp_timestamp: int) -> None:
         """Remember the publisher's SR clock and pass it to every sink."""

@@ -24,7 +24,7 @@ async def until(predicate: Callable[[], bool], timeout: float = 10.0, what: str 
 
 
 class MovingBar(VideoStreamTrack):
-    """320×240 frames with a bar that moves: decoded frames differ from one to the next."""
+    """320x240 frames with a bar that moves: decoded frames differ from one to the next."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -10,7 +10,7 @@ import pytest
 import socketio
 
 from tests.conftest import auth
-from tests.signalling.clients import Client, until
+from tests.signalling.clients import until
 from tests.signalling.conftest import DOCTOR, PATIENT, VIEWER, LiveNode
 
 

@@ -1,0 +1,63 @@
+"""Server-side aiortc peer connections: configured, fully gathered, watched for loss."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Literal
+
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCPeerConnection
+
+from .aiortc_internals import configure_host_addresses
+from .config import SfuConfig
+from .errors import InvalidOffer
+
+__all__ = ["check_offer_sdp", "create_peer_connection", "local_description", "watch_connection"]
+
+_MEDIA_LINE = re.compile(r"^m=(audio|video) ", re.MULTILINE)
+
+
+def create_peer_connection(config: SfuConfig) -> RTCPeerConnection:
+    """Create a connection that bundles everything on one ICE transport (one socket)."""
+    return RTCPeerConnection(
+        RTCConfiguration(
+            iceServers=[RTCIceServer(urls=url) for url in config.ice_servers],
+            bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+        )
+    )
+
+
+async def local_description(pc: RTCPeerConnection, config: SfuConfig, kind: Literal["offer", "answer"]) -> str:
+    """Create and set an offer or answer; return its SDP with every candidate gathered.
+
+    aiortc does not trickle: `setLocalDescription` gathers all candidates first.
+    """
+    configure_host_addresses(pc, config.addresses)
+    if kind == "offer":
+        description = await pc.createOffer()
+    else:
+        description = await pc.createAnswer()
+    await pc.setLocalDescription(description)
+    sdp: str = pc.localDescription.sdp
+    return sdp
+
+
+def check_offer_sdp(sdp: object) -> str:
+    """Return `sdp` if it looks like an SDP offer with media; raise `InvalidOffer` if not."""
+    if not isinstance(sdp, str) or not sdp.strip():
+        raise InvalidOffer("SDP offer is empty")
+    if not sdp.lstrip().startswith("v=0"):
+        raise InvalidOffer("SDP offer does not start with v=0")
+    if not _MEDIA_LINE.search(sdp.replace("\r\n", "\n")):
+        raise InvalidOffer("SDP offer has no audio or video m-line")
+    return sdp
+
+
+def watch_connection(pc: RTCPeerConnection, on_lost: Callable[[], None]) -> None:
+    """Call `on_lost` when `pc` fails or is closed (e.g. the client went away)."""
+
+    def on_state_change() -> None:
+        if pc.connectionState in ("failed", "closed"):
+            on_lost()
+
+    pc.on("connectionstatechange", on_state_change)

@@ -1,0 +1,146 @@
+"""A publisher: one client's peer connection whose incoming tracks are forwarded."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiortc import RTCSessionDescription
+
+from .aiortc_internals import negotiated_codecs, receiver_decoder_idle, tap_receiver
+from .config import SfuConfig
+from .errors import InvalidOffer, SfuClosedError, UnsupportedCodec
+from .events import Event
+from .media import Codec
+from .peer import check_offer_sdp, create_peer_connection, local_description, watch_connection
+from .stats import SfuCounters
+from .track import PublishedTrack
+
+__all__ = ["Publisher"]
+
+logger = logging.getLogger(__name__)
+
+
+class Publisher:
+    """Receives a client's tracks on one aiortc connection and never decodes them.
+
+    Created by `Sfu.create_publisher(offer_sdp)`, which also produces `answer` (the SDP
+    to return to the client). Events: `on_track(track)` when a track goes live,
+    `on_close(publisher)` when it closes (client left, connection failed or `close()`).
+    """
+
+    def __init__(
+        self,
+        publisher_id: str,
+        config: SfuConfig,
+        counters: SfuCounters,
+        on_closed: Callable[[Publisher], None],
+    ) -> None:
+        self.id = publisher_id
+        self.answer = ""
+        self.on_track: Event[PublishedTrack] = Event("publisher.track")
+        self.on_close: Event[Publisher] = Event("publisher.close")
+        self._config = config
+        self._counters = counters
+        self._on_closed = on_closed
+        self._pc = create_peer_connection(config)
+        self._tracks: dict[str, PublishedTrack] = {}
+        self._closed = False
+        self._close_task: asyncio.Task[None] | None = None
+        watch_connection(self._pc, self._connection_lost)
+
+    def __repr__(self) -> str:
+        return f"Publisher(id={self.id!r}, tracks={len(self._tracks)})"
+
+    @property
+    def tracks(self) -> tuple[PublishedTrack, ...]:
+        """Negotiated tracks, in m-line order (they go live when the connection is up)."""
+        return tuple(self._tracks.values())
+
+    @property
+    def closed(self) -> bool:
+        """True once closed."""
+        return self._closed
+
+    @property
+    def connection_state(self) -> str:
+        """aiortc connection state (new, connecting, connected, failed, closed)."""
+        state: str = self._pc.connectionState
+        return state
+
+    def decoders_idle(self) -> bool:
+        """True if no track of this publisher runs a decoder (always, by design)."""
+        return all(receiver_decoder_idle(r) for r in self._pc.getReceivers())
+
+    def request_keyframe(self) -> None:
+        """Ask for a keyframe on every video track (rate-limited)."""
+        for track in self._tracks.values():
+            track.request_keyframe()
+
+    async def negotiate(self, offer_sdp: str) -> str:
+        """Apply the client's first offer and return the answer SDP.
+
+        Raises `InvalidOffer` (or `UnsupportedCodec`) and leaves the publisher unusable.
+        """
+        if self._closed:
+            raise SfuClosedError(f"publisher {self.id} is closed")
+        if self._tracks:
+            raise InvalidOffer("publisher renegotiation is not supported; create a new publisher")
+        check_offer_sdp(offer_sdp)
+        try:
+            await self._pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        except Exception as exc:
+            raise InvalidOffer(f"cannot apply offer: {exc}") from exc
+        for transceiver in self._pc.getTransceivers():
+            if transceiver.receiver.track is None:
+                continue  # the client does not send on this m-line
+            codecs = negotiated_codecs(transceiver)
+            codec = Codec.from_mime_type(codecs[0].mime_type) if codecs else None
+            if codec is None:
+                name = codecs[0].mime_type if codecs else "none"
+                raise UnsupportedCodec(f"m-line {transceiver.mid}: codec {name} is not forwarded")
+            track = PublishedTrack(
+                track_id=f"{self.id}:{transceiver.mid}",
+                publisher_id=self.id,
+                codec=codec,
+                negotiated=codecs[0],
+                receiver=transceiver.receiver,
+                keyframe_interval=self._config.keyframe_interval,
+                counters=self._counters,
+            )
+            track.on_live.connect(self.on_track.emit)
+            tap_receiver(
+                transceiver.receiver,
+                on_rtp=track.handle_rtp,
+                on_sender_report=track.handle_sender_report,
+                on_started=track.handle_started,
+            )
+            self._tracks[track.id] = track
+        if not self._tracks:
+            raise InvalidOffer("offer sends no audio or video")
+        try:
+            self.answer = await local_description(self._pc, self._config, "answer")
+        except Exception as exc:
+            raise InvalidOffer(f"cannot create answer: {exc}") from exc
+        logger.info("publisher %s negotiated %s tracks", self.id, len(self._tracks))
+        return self.answer
+
+    def _connection_lost(self) -> None:
+        if not self._closed and self._close_task is None:
+            logger.info("publisher %s connection %s", self.id, self._pc.connectionState)
+            self._close_task = asyncio.ensure_future(self.close())
+
+    async def close(self) -> None:
+        """Tell subscribers, stop the connection and free everything (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        for track in self._tracks.values():
+            await track.end()
+        await self._pc.close()
+        self._on_closed(self)
+        self.on_close.emit(self)
+        self.on_track.clear()
+        self.on_close.clear()
+        logger.info("publisher %s closed", self.id)
