@@ -17,13 +17,23 @@ def path_of(join_url: str) -> str:
     return join_url.removeprefix("https://video.example.org")
 
 
-async def test_valid_link_opens_the_page(client: Client, clock: ManualClock) -> None:
+async def test_valid_link_opens_the_client_with_its_bootstrap(client: Client, clock: ManualClock) -> None:
+    import json
+    import re
+
     room = await book(client)
     clock.set(NOW + timedelta(hours=1))
     resp = await client.get(path_of(room["participants"][1]["join_url"]))
     assert resp.status == 200
     assert resp.headers["Referrer-Policy"] == "no-referrer"
-    assert '<html lang="pl">' in await resp.text()
+    text = await resp.text()
+    assert '<html lang="pl">' in text
+    found = re.search(r'<script type="application/json" id="bootstrap">(.*?)</script>', text, re.S)
+    assert found is not None
+    bootstrap = json.loads(found.group(1))
+    assert bootstrap["you"] == {"id": room["participants"][1]["id"], "name": "Jan Kowalski",
+                                "role": "member", "party": "citizen"}
+    assert bootstrap["room"]["id"] == room["id"] and bootstrap["socket_path"] == "/socket.io/"
 
 
 async def test_english_by_accept_language_or_switch(client: Client, clock: ManualClock) -> None:
@@ -32,7 +42,7 @@ async def test_english_by_accept_language_or_switch(client: Client, clock: Manua
     resp = await client.get(url, headers={"Accept-Language": "en-GB,en;q=0.9,pl;q=0.5"})
     text = await resp.text()
     assert '<html lang="en">' in text and "starts at" in text
-    resp = await client.get(url + "&lang=en")
+    resp = await client.get(url + "&lang=en", headers={"Accept-Language": "pl"})
     assert '<html lang="en">' in await resp.text()
 
 
@@ -89,4 +99,4 @@ async def test_title_is_escaped(client: Client, clock: ManualClock) -> None:
     room = await book(client, title="<script>alert(1)</script>")
     clock.set(NOW + timedelta(hours=1))
     text = await (await client.get(path_of(room["participants"][0]["join_url"]))).text()
-    assert "<script>alert" not in text and "&lt;script&gt;" in text
+    assert "<script>alert" not in text and "\\u003cscript>alert(1)" in text  # inert in the bootstrap JSON
