@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from rooms.views import RoomViews
 from sfu import Sfu, SfuConfig
 from signalling.join_page import JoinPage
 from signalling.live_room import LiveRooms
+from signalling.room_service import LocalRoomService, RoomService
 from signalling.socket_api import SocketApi, SocketNotifier
 from signalling.web_client import WebClient
 from signalling.whip import WhipApi, cors_middleware
@@ -52,10 +54,20 @@ class Node:
     presence: LocalPresence
     metrics: NodeMetrics
     api_keys: dict[str, str]
-    sfu: Sfu
-    live_rooms: LiveRooms
-    whip: WhipApi
+    rooms: RoomService
     redis: Redis | None = None
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, work: Awaitable[Any]) -> None:
+        """Run *work* in the background, referenced until done; failures are logged."""
+        task = asyncio.ensure_future(work)
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
 
 
 NODE = web.AppKey("node", Node)
@@ -83,14 +95,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     presence = LocalPresence()
     addresses = tuple(a.local for a in settings.media_addresses or ())
     sfu = Sfu(SfuConfig(addresses=addresses))
-    metrics = NodeMetrics(lambda: MediaTotals(
-        sfu.counters.packets_forwarded, sfu.counters.bytes_forwarded,
-        sfu.counters.publishers, sfu.counters.subscribers,
-    ))
     keys = _api_keys(settings)
     sio = socketio.AsyncServer(async_mode="aiohttp", logger=False, engineio_logger=False)
-    live_rooms = LiveRooms(sfu, presence, clock, SocketNotifier(sio))
-    whip = WhipApi(live_rooms, tokens, store, settings.public_url)
+    rooms: RoomService = LocalRoomService(LiveRooms(
+        sfu, presence, clock, SocketNotifier(sio), reconnect_grace=settings.reconnect_grace
+    ))
+    metrics = NodeMetrics(lambda: _media_totals(rooms))
     node = Node(
         settings=settings,
         clock=clock,
@@ -100,9 +110,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         presence=presence,
         metrics=metrics,
         api_keys=keys,
-        sfu=sfu,
-        live_rooms=live_rooms,
-        whip=whip,
+        rooms=rooms,
     )
     app = web.Application(
         middlewares=[metrics.middleware, cors_middleware, problem_middleware], client_max_size=MAX_BODY
@@ -113,9 +121,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app.router.add_routes(BookingApi(node.bookings, views, ApiKeys(keys), presence).routes())
     app.router.add_routes(JoinPage(tokens, store, web_client.page).routes())
     app.router.add_routes(web_client.routes())
-    app.router.add_routes(whip.routes())
+    app.router.add_routes(WhipApi(rooms, tokens, store, settings.public_url).routes())
     sio.attach(app)
-    SocketApi(sio, live_rooms, tokens, store, lambda event: metrics.signalling_messages.labels(event).inc())
+    SocketApi(sio, rooms, tokens, store, node.spawn,
+              lambda event: metrics.signalling_messages.labels(event).inc())
     app.router.add_routes(
         [
             web.get("/healthz", _healthz, allow_head=False),
@@ -139,12 +148,12 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _media_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Free every peer connection on shutdown: live rooms, WHIP/WHEP sessions, the SFU."""
+    """Free every peer connection on shutdown: live rooms, WHEP sessions, the SFU."""
     yield
     node = app[NODE]
-    await node.whip.close()
-    await node.live_rooms.close()
-    await node.sfu.close()
+    await node.rooms.close()
+    for task in list(node.tasks):
+        task.cancel()
 
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -155,6 +164,11 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     await node.redis.aclose()
     node.redis = None
+
+
+def _media_totals(rooms: RoomService) -> MediaTotals:
+    t = rooms.totals()
+    return MediaTotals(t.packets_forwarded, t.bytes_forwarded, t.publishers, t.subscribers)
 
 
 async def _healthz(request: web.Request) -> web.Response:

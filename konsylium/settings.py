@@ -51,6 +51,7 @@ class Settings:
     log_level: str = "info"
     join_early: timedelta = timedelta(minutes=15)
     join_late: timedelta = timedelta(minutes=30)
+    reconnect_grace: float = 30.0
 
     @property
     def public_url(self) -> str:
@@ -81,6 +82,7 @@ class Settings:
             log_level=_log_level(get("LOG_LEVEL")),
             join_early=_minutes("JOIN_EARLY_MINUTES", get("JOIN_EARLY_MINUTES"), 15),
             join_late=_minutes("JOIN_LATE_MINUTES", get("JOIN_LATE_MINUTES"), 30),
+            reconnect_grace=_seconds("RECONNECT_SECONDS", get("RECONNECT_SECONDS"), 30),
         )
 
 
@@ -186,3 +188,11 @@ def _minutes(name: str, raw: str | None, default: int) -> timedelta:
     if not raw.isdigit() or int(raw) > 24 * 60:
         raise SettingsError(f"KONSYLIUM_{name}", f"{raw!r} is not a number of minutes (0-1440)")
     return timedelta(minutes=int(raw))
+
+
+def _seconds(name: str, raw: str | None, default: int) -> float:
+    if raw is None:
+        return float(default)
+    if not raw.isdigit() or not 1 <= int(raw) <= 600:
+        raise SettingsError(f"KONSYLIUM_{name}", f"{raw!r} is not a number of seconds (1-600)")
+    return float(raw)

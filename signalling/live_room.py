@@ -46,11 +46,11 @@ class Connection(StrEnum):
 
 
 class Notifier(Protocol):
-    """How the room reaches its clients (Socket.IO in production)."""
+    """How rooms reach their clients' sockets (Socket.IO, directly or through a worker link)."""
 
-    async def to_member(self, member: Member, event: str, data: Any) -> None: ...
+    async def to_sid(self, sid: str, event: str, data: Any) -> None: ...
 
-    async def to_room(self, room: LiveRoom, event: str, data: Any, *, skip: Member | None = None) -> None:
+    async def to_room(self, room_id: str, event: str, data: Any, *, skip_sid: str | None = None) -> None:
         ...
 
     async def drop(self, sid: str, code: str, message: str) -> None:
@@ -142,6 +142,19 @@ class LiveRoom:
             "starts_at": r.starts_at.isoformat(), "ends_at": r.ends_at.isoformat(),
         }
 
+    async def _tell(self, member: Member, event: str, data: Any) -> None:
+        if member.sid is not None:
+            await self._rooms.notifier.to_sid(member.sid, event, data)
+
+    async def _broadcast(self, event: str, data: Any, *, skip: Member | None = None) -> None:
+        await self._rooms.notifier.to_room(self.id, event, data,
+                                           skip_sid=None if skip is None else skip.sid)
+
+    def welcome(self, member: Member, resumed: bool) -> dict[str, Any]:
+        """The ``welcome`` event of *member* (docs/protocol.md)."""
+        return {"you": member.view(), "room": self.room_view(),
+                "participants": [m.view() for m in self.others(member)], "resumed": resumed}
+
     # -- arrival and departure ----------------------------------------------
 
     async def arrive(self, participant: Participant, sid: str | None) -> tuple[Member, bool]:
@@ -163,20 +176,19 @@ class LiveRoom:
                 if existing.subscriber is not None:
                     await existing.subscriber.close()
                     existing.subscriber = None
-            await self._rooms.notifier.to_room(self, "participant_updated", existing.view(),
-                                               skip=existing)
+            await self._broadcast("participant_updated", existing.view(), skip=existing)
             log.info("participant resumed room=%s participant=%s", self.id, participant.id)
             return existing, True
         member = Member(participant, self.id, sid=sid)
         self.members[participant.id] = member
         await self._rooms.presence.joined(self.id, participant.id, self._rooms.clock.now())
-        await self._rooms.notifier.to_room(self, "participant_joined", member.view(), skip=member)
+        await self._broadcast("participant_joined", member.view(), skip=member)
         log.info("participant joined room=%s participant=%s", self.id, participant.id)
         return member, False
 
-    def socket_lost(self, member: Member) -> None:
-        """The member's socket dropped: keep their place for RECONNECT_GRACE seconds."""
-        if member.grace is not None:
+    def socket_lost(self, member: Member, sid: str) -> None:
+        """Socket *sid* dropped: if it was the member's, keep their place RECONNECT_GRACE seconds."""
+        if member.grace is not None or member.sid != sid:
             return
         member.sid = None
         member.connection = Connection.RECONNECTING
@@ -185,9 +197,7 @@ class LiveRoom:
             self._rooms.reconnect_grace,
             lambda: self._rooms.spawn(self.depart(member, "timeout")),
         )
-        self._rooms.spawn(
-            self._rooms.notifier.to_room(self, "participant_updated", member.view(), skip=member)
-        )
+        self._rooms.spawn(self._broadcast("participant_updated", member.view(), skip=member))
 
     async def depart(self, member: Member, reason: str) -> None:
         """Remove a member for good and free their media."""
@@ -199,7 +209,7 @@ class LiveRoom:
         del self.members[member.id]
         await self._close_media(member)
         await self._rooms.presence.left(self.id, member.id)
-        await self._rooms.notifier.to_room(self, "participant_left", {"id": member.id, "reason": reason})
+        await self._broadcast("participant_left", {"id": member.id, "reason": reason})
         log.info("participant left room=%s participant=%s reason=%s", self.id, member.id, reason)
         if not self.members:
             self._rooms.forget(self)
@@ -239,7 +249,7 @@ class LiveRoom:
 
     async def _announce_publishing(self, member: Member) -> None:
         await self._rooms.presence.publishing(self.id, member.id, frozenset(member.publishing))
-        await self._rooms.notifier.to_room(self, "participant_updated", member.view(), skip=member)
+        await self._broadcast("participant_updated", member.view(), skip=member)
 
     def _track_live(self, member: Member, track: PublishedTrack) -> None:
         if track.kind is MediaKind.AUDIO:
@@ -295,8 +305,7 @@ class LiveRoom:
             if forwarder.mid is not None and owner is not None:
                 mapping.append({"mid": forwarder.mid, "participant_id": owner.id,
                                 "kind": forwarder.source.kind.value})
-        await self._rooms.notifier.to_member(member, "subscriber_offer",
-                                             {"sdp": offer, "tracks": mapping})
+        await self._tell(member, "subscriber_offer", {"sdp": offer, "tracks": mapping})
 
     async def subscriber_answered(self, member: Member, answer_sdp: str) -> None:
         """Apply the client's answer; run a pending renegotiation if one was asked for."""
@@ -309,14 +318,14 @@ class LiveRoom:
 
     async def set_muted(self, member: Member, kind: str, muted: bool) -> None:
         member.muted[kind] = muted
-        await self._rooms.notifier.to_room(self, "participant_updated", member.view(), skip=member)
+        await self._broadcast("participant_updated", member.view(), skip=member)
 
     def _speaker_changed(self, source: str | None) -> None:
         speaker = None
         if source is not None:
             owner = self._publisher_owner.get(source)  # the detector keys by publisher id
             speaker = None if owner is None else owner.id
-        self._rooms.spawn(self._rooms.notifier.to_room(self, "active_speaker", {"id": speaker}))
+        self._rooms.spawn(self._broadcast("active_speaker", {"id": speaker}))
 
     async def close(self) -> None:
         for member in list(self.members.values()):

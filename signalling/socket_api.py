@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import socketio
@@ -17,8 +18,10 @@ import socketio
 from rooms.errors import DomainError, TokenNotYetValid
 from rooms.store import RoomStore
 from rooms.tokens import JoinTokens
+from rooms.model import Participant, Room
 from sfu import InvalidAnswer, InvalidOffer
-from signalling.live_room import Forbidden, LiveRoom, LiveRooms, Member
+from signalling.live_room import Forbidden
+from signalling.room_service import NotJoined, RoomService
 
 __all__ = ["ClientError", "SocketApi", "SocketNotifier"]
 
@@ -31,6 +34,14 @@ CONNECT_CODES = {
     "room-cancelled": "room_cancelled",
     "participant-removed": "participant_removed",
 }
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Seat:
+    """Which room and participant a socket stands for."""
+
+    room_id: str
+    participant_id: str
 
 
 class ClientError(Exception):
@@ -48,13 +59,11 @@ class SocketNotifier:
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
 
-    async def to_member(self, member: Member, event: str, data: Any) -> None:
-        if member.sid is not None:
-            await self.sio.emit(event, data, to=member.sid)
+    async def to_sid(self, sid: str, event: str, data: Any) -> None:
+        await self.sio.emit(event, data, to=sid)
 
-    async def to_room(self, room: LiveRoom, event: str, data: Any, *, skip: Member | None = None) -> None:
-        skip_sid = None if skip is None else skip.sid
-        await self.sio.emit(event, data, room=room.id, skip_sid=skip_sid)
+    async def to_room(self, room_id: str, event: str, data: Any, *, skip_sid: str | None = None) -> None:
+        await self.sio.emit(event, data, room=room_id, skip_sid=skip_sid)
 
     async def drop(self, sid: str, code: str, message: str) -> None:
         await self.sio.emit("error", {"code": code, "message": message, "event": "connect"}, to=sid)
@@ -76,20 +85,22 @@ class SocketApi:
     def __init__(
         self,
         sio: socketio.AsyncServer,
-        rooms: LiveRooms,
+        service: RoomService,
         tokens: JoinTokens,
         store: RoomStore,
+        spawn: Callable[[Awaitable[Any]], None],
         on_message: Callable[[str], None] = lambda event: None,
     ) -> None:
         self.sio = sio
-        self.rooms = rooms
+        self.service = service
         self.tokens = tokens
         self.store = store
+        self.spawn = spawn
         self.on_message = on_message
-        self._members: dict[str, Member] = {}
+        self._members: dict[str, Seat] = {}
         sio.on("connect", self.connect)
         sio.on("disconnect", self.disconnect)
-        handlers: dict[str, Callable[[Member, Any], Awaitable[dict[str, Any]]]] = {
+        handlers: dict[str, Callable[[Seat, Any], Awaitable[dict[str, Any]]]] = {
             "publish": self.publish,
             "unpublish": self.unpublish,
             "subscriber_answer": self.subscriber_answer,
@@ -121,44 +132,42 @@ class SocketApi:
             raise socketio.exceptions.ConnectionRefusedError(exc.detail, data) from exc
         # Seat the member once the CONNECT packet is out (events sent from this
         # handler would reach the client before it counts itself connected).
-        self.rooms.spawn(self._seat(sid, grant.room, grant.participant))
+        self.spawn(self._seat(sid, grant.room, grant.participant))
 
-    async def _seat(self, sid: str, room: Any, participant: Any) -> None:
-        live = self.rooms.enter(room)
-        member, resumed = await live.arrive(participant, sid)
-        self._members[sid] = member
-        await self.sio.enter_room(sid, live.id)
-        others = [m.view() for m in live.others(member)]
-        await self.sio.emit(
-            "welcome",
-            {"you": member.view(), "room": live.room_view(), "participants": others,
-             "resumed": resumed},
-            to=sid,
-        )
-        await live.renegotiate(member)
+    async def _seat(self, sid: str, room: Room, participant: Participant) -> None:
+        await self.sio.enter_room(sid, room.id)
+        self._members[sid] = Seat(room.id, participant.id)
+        try:
+            await self.service.arrive(room, participant, sid)
+        except Exception:
+            error_id = str(uuid.uuid4())
+            log.exception("seating failed room=%s error_id=%s", room.id, error_id)
+            self._members.pop(sid, None)
+            await self.sio.emit("error", {"code": "internal", "event": "connect",
+                                          "message": f"could not join; error id {error_id}"}, to=sid)
+            await self.sio.disconnect(sid)
 
     async def disconnect(self, sid: str, *args: Any) -> None:
-        member = self._members.pop(sid, None)
-        if member is None or member.sid != sid:
-            return
-        live = self.rooms.get(member.room_id)
-        if live is not None:
-            live.socket_lost(member)
+        seat = self._members.pop(sid, None)
+        if seat is not None:
+            await self.service.socket_lost(seat.room_id, seat.participant_id, sid)
 
     # -- messages ------------------------------------------------------------------
 
     def _guarded(
-        self, event: str, handler: Callable[[Member, Any], Awaitable[dict[str, Any]]]
+        self, event: str, handler: Callable[[Seat, Any], Awaitable[dict[str, Any]]]
     ) -> Callable[..., Awaitable[dict[str, Any]]]:
         async def run(sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
             self.on_message(event)
             try:
-                member = self._members.get(sid)
-                if member is None:
+                seat = self._members.get(sid)
+                if seat is None:
                     raise ClientError("not_joined", "wait for 'welcome' before sending messages")
-                return {"ok": True, **await handler(member, data)}
+                return {"ok": True, **await handler(seat, data)}
             except ClientError as exc:
                 return await self._refuse(sid, event, exc.code, exc.message)
+            except NotJoined as exc:
+                return await self._refuse(sid, event, "not_joined", str(exc))
             except (InvalidOffer, InvalidAnswer) as exc:
                 return await self._refuse(sid, event, "invalid_sdp", str(exc))
             except Forbidden as exc:
@@ -180,43 +189,35 @@ class SocketApi:
         self.on_message("unknown")
         return await self._refuse(sid, event, "bad_request", f"unknown event {event[:40]!r}")
 
-    def _live(self, member: Member) -> LiveRoom:
-        live = self.rooms.get(member.room_id)
-        if live is None or live.member(member.id) is not member:
-            raise ClientError("not_joined", "you are no longer in this room")
-        return live
-
-    async def publish(self, member: Member, data: Any) -> dict[str, Any]:
-        sdp = _text(data, "sdp")
-        answer = await self._live(member).publish(member, sdp)
+    async def publish(self, seat: Seat, data: Any) -> dict[str, Any]:
+        answer = await self.service.publish(seat.room_id, seat.participant_id, _text(data, "sdp"))
         return {"sdp": answer}
 
-    async def unpublish(self, member: Member, data: Any) -> dict[str, Any]:
-        await self._live(member).unpublish(member)
+    async def unpublish(self, seat: Seat, data: Any) -> dict[str, Any]:
+        await self.service.unpublish(seat.room_id, seat.participant_id)
         return {}
 
-    async def subscriber_answer(self, member: Member, data: Any) -> dict[str, Any]:
+    async def subscriber_answer(self, seat: Seat, data: Any) -> dict[str, Any]:
         sdp = _text(data, "sdp")
         try:
-            await self._live(member).subscriber_answered(member, sdp)
+            await self.service.subscriber_answer(seat.room_id, seat.participant_id, sdp)
         except ValueError as exc:
             raise ClientError("bad_request", str(exc)) from exc
         return {}
 
-    async def mute(self, member: Member, data: Any) -> dict[str, Any]:
+    async def mute(self, seat: Seat, data: Any) -> dict[str, Any]:
         kind = data.get("kind") if isinstance(data, dict) else None
         muted = data.get("muted") if isinstance(data, dict) else None
         if kind not in ("audio", "video") or not isinstance(muted, bool):
             raise ClientError("bad_request", "send {kind: 'audio' or 'video', muted: true or false}")
-        await self._live(member).set_muted(member, kind, muted)
+        await self.service.mute(seat.room_id, seat.participant_id, kind, muted)
         return {}
 
-    async def leave(self, member: Member, data: Any) -> dict[str, Any]:
-        live = self._live(member)
-        sid = member.sid
-        if sid is not None:
-            self._members.pop(sid, None)
-        await live.depart(member, "left")
-        if sid is not None:
-            self.rooms.spawn(self.sio.disconnect(sid))
+    async def leave(self, seat: Seat, data: Any) -> dict[str, Any]:
+        sids = [sid for sid, other in self._members.items() if other is seat]
+        for sid in sids:
+            del self._members[sid]  # its disconnect is no network loss: no grace
+        await self.service.leave(seat.room_id, seat.participant_id)
+        for sid in sids:
+            self.spawn(self.sio.disconnect(sid))  # after the ack is queued
         return {}

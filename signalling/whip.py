@@ -7,6 +7,7 @@ audio and video. Session URLs are unguessable ids; ``DELETE`` on one ends it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -19,8 +20,9 @@ from rooms.errors import DomainError, NotFound, Unauthorized
 from rooms.problem import problem_type
 from rooms.store import RoomStore
 from rooms.tokens import JoinGrant, JoinTokens
-from sfu import InvalidOffer, Subscriber
-from signalling.live_room import LiveRooms, Member
+from sfu import InvalidOffer
+from signalling.live_room import Forbidden
+from signalling.room_service import NotJoined, NotPublishing, RoomService
 
 __all__ = ["WhipApi", "cors_middleware"]
 
@@ -47,12 +49,11 @@ class NotSdp(DomainError):
     title = "Send the offer as application/sdp"
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, slots=True)
 class _Session:
     kind: str  # "whip" or "whep"
     room_id: str
-    member: Member | None = None
-    subscriber: Subscriber | None = None
+    key: str  # whip: the participant id; whep: the service's session key
 
 
 @web.middleware
@@ -82,8 +83,8 @@ async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamR
 class WhipApi:
     """Handlers of ``/whip`` and ``/whep``."""
 
-    def __init__(self, rooms: LiveRooms, tokens: JoinTokens, store: RoomStore, public_url: str) -> None:
-        self.rooms = rooms
+    def __init__(self, service: RoomService, tokens: JoinTokens, store: RoomStore, public_url: str) -> None:
+        self.service = service
         self.tokens = tokens
         self.store = store
         self.public_url = public_url.rstrip("/")
@@ -113,12 +114,10 @@ class WhipApi:
             raise BadSdp("the body is empty; send an SDP offer")
         return grant, offer
 
-    def _created(self, kind: str, room_id: str, session: _Session, answer: str) -> web.Response:
+    def _created(self, session: _Session, answer: str) -> web.Response:
         session_id = secrets.token_urlsafe(16)
         self._sessions[session_id] = session
-        if session.member is not None:
-            session.member.whip_session = session_id
-        location = f"{self.public_url}/{kind}/{quote(room_id)}/sessions/{session_id}"
+        location = f"{self.public_url}/{session.kind}/{quote(session.room_id)}/sessions/{session_id}"
         return web.Response(status=201, text=answer, content_type=SDP,
                             headers={"Location": location, "ETag": f'"{session_id}"'})
 
@@ -126,58 +125,39 @@ class WhipApi:
         grant, offer = await self._grant(request)
         if not grant.role.may_publish:
             raise MayNotPublish(f"a {grant.role.value} may not publish")
-        live = self.rooms.enter(grant.room)
-        member, _ = await live.arrive(grant.participant, None)
         try:
-            answer = await live.publish(member, offer)
+            answer = await self.service.whip_publish(grant.room, grant.participant, offer)
         except InvalidOffer as exc:
-            if member.sid is None and member.publisher is None:
-                await live.depart(member, "left")
             raise BadSdp(str(exc)) from exc
-        log.info("whip session room=%s participant=%s", live.id, member.id)
-        return self._created("whip", live.id, _Session("whip", live.id, member=member), answer)
+        except Forbidden as exc:
+            raise MayNotPublish(str(exc)) from exc
+        log.info("whip session room=%s participant=%s", grant.room.id, grant.participant.id)
+        return self._created(_Session("whip", grant.room.id, grant.participant.id), answer)
 
     async def egress(self, request: web.Request) -> web.Response:
         grant, offer = await self._grant(request)
         wanted = request.query.get("participant", "")
-        live = self.rooms.get(grant.room.id)
-        source = None if live is None else live.member(wanted)
-        publisher = None if source is None else source.publisher
-        tracks = [] if publisher is None else [t for t in publisher.tracks if not t.ended]
-        if not tracks:
-            raise NotFound("that participant is not publishing now")
-        subscriber = self.rooms.sfu.create_subscriber()
         try:
-            answer = await subscriber.answer(offer, tracks)
+            answer, key = await self.service.whep_subscribe(grant.room.id, wanted, offer)
+        except NotPublishing as exc:
+            raise NotFound(str(exc)) from exc
         except InvalidOffer as exc:
-            await subscriber.close()
             raise BadSdp(str(exc)) from exc
         log.info("whep session room=%s participant=%s", grant.room.id, wanted)
-        session = _Session("whep", grant.room.id, subscriber=subscriber)
-        return self._created("whep", grant.room.id, session, answer)
+        return self._created(_Session("whep", grant.room.id, key), answer)
 
     async def end(self, request: web.Request) -> web.Response:
-        session = self._sessions.get(request.match_info["session_id"])
+        session_id = request.match_info["session_id"]
+        session = self._sessions.get(session_id)
         if session is None or session.room_id != request.match_info["room_id"]:
             raise NotFound("no such session")
-        del self._sessions[request.match_info["session_id"]]
-        if session.subscriber is not None:
-            await session.subscriber.close()
-        member = session.member
-        live = None if member is None else self.rooms.get(member.room_id)
-        if member is not None and live is not None:
-            member.whip_session = None
-            if member.sid is None:
-                await live.depart(member, "left")
-            else:
-                await live.unpublish(member)
+        del self._sessions[session_id]
+        if session.kind == "whep":
+            await self.service.whep_end(session.room_id, session.key)
+        else:
+            with contextlib.suppress(NotJoined):  # already gone: its connection failed
+                await self.service.whip_end(session.room_id, session.key)
         return web.Response(status=200)
-
-    async def close(self) -> None:
-        for session in self._sessions.values():
-            if session.subscriber is not None:
-                await session.subscriber.close()
-        self._sessions.clear()
 
 
 async def _preflight(request: web.Request) -> web.Response:

@@ -46,6 +46,14 @@ class LiveNode:
             room: dict[str, Any] = await resp.json()
             return room
 
+    async def connected(self, room_id: str) -> list[str]:
+        """Ids of the participants connected now, from the public ``/live`` endpoint."""
+        async with aiohttp.ClientSession() as http, http.get(
+            f"{self.url}/api/v1/rooms/{room_id}/live", headers=auth()
+        ) as resp:
+            assert resp.status == 200
+            return [p["id"] for p in (await resp.json())["participants"]]
+
     def client(self, token: str) -> Client:
         client = Client(self.url, token)
         self.clients.append(client)
@@ -57,7 +65,7 @@ async def live(tmp_path: Path) -> AsyncIterator[LiveNode]:
     port = free_port()
     settings = Settings(
         port=port, data_dir=tmp_path, api_keys=KEYS, secret=SECRET,
-        media_addresses=(MediaAddress("127.0.0.1"),),
+        media_addresses=(MediaAddress("127.0.0.1"),), reconnect_grace=1.5,
     )
     app = create_app(settings)
     server = TestServer(app, port=port)

@@ -91,7 +91,7 @@ async def test_join_publish_subscribe_mute_leave(live: LiveNode) -> None:
     assert (await doctor.sio.call("leave", {}))["ok"]
     await until(lambda: any(e["id"] == doctor_p["id"] and e["reason"] == "left"
                             for e in patient.named("participant_left")), what="participant_left")
-    await until(lambda: live.node.sfu.counters.publishers == 0, what="publisher freed")
+    await until(lambda: live.node.rooms.totals().publishers == 0, what="publisher freed")
     async with aiohttp.ClientSession() as http, http.get(f"{live.url}/metrics") as resp:
         text = await resp.text()
     assert 'konsylium_signalling_messages_total{event="publish"} 1.0' in text
@@ -167,15 +167,13 @@ async def test_reconnect_within_grace_is_the_same_participant(live: LiveNode) ->
                             for p in doctor.named("participant_updated")), what="connected again")
     assert [p["id"] for p in doctor.named("participant_joined")].count(patient_p["id"]) == 1
     assert not doctor.named("participant_left")
-    live_room = live.node.live_rooms.get(room["id"])
-    assert live_room is not None and len(live_room.members) == 2
+    assert sorted(await live.connected(room["id"])) == sorted(p["id"] for p in room["participants"])
     await again.publish()
     await until(lambda: len(doctor.named("subscriber_offer")) >= 2, what="renegotiation")
     await again.close()
 
 
 async def test_no_reconnect_within_grace_removes_the_participant(live: LiveNode) -> None:
-    live.node.live_rooms.reconnect_grace = 0.3
     room = await live.book(DOCTOR, PATIENT)
     doctor, patient = (live.client(p["token"]) for p in room["participants"])
     await doctor.connect()
@@ -184,7 +182,7 @@ async def test_no_reconnect_within_grace_removes_the_participant(live: LiveNode)
     await patient.sio.eio.disconnect(abort=True)
     await until(lambda: any(e["reason"] == "timeout" for e in doctor.named("participant_left")),
                 what="timeout departure")
-    await until(lambda: live.node.sfu.counters.publishers == 0, what="media freed")
+    await until(lambda: live.node.rooms.totals().publishers == 0, what="media freed")
 
 
 async def test_second_tab_replaces_the_first(live: LiveNode) -> None:
@@ -195,8 +193,7 @@ async def test_second_tab_replaces_the_first(live: LiveNode) -> None:
     await second.connect()
     await until(lambda: any(e["code"] == "replaced" for e in first.named("error")), what="replaced")
     await until(lambda: not first.sio.connected, what="first socket closed")
-    live_room = live.node.live_rooms.get(room["id"])
-    assert live_room is not None and list(live_room.members) == [room["participants"][1]["id"]]
+    assert await live.connected(room["id"]) == [room["participants"][1]["id"]]
     assert second.sio.connected
 
 
@@ -206,8 +203,7 @@ async def test_messages_before_welcome_or_after_leaving_are_refused(live: LiveNo
     await client.connect()
     assert (await client.sio.call("leave", {}))["ok"]
     await until(lambda: not client.sio.connected, what="disconnect after leave")
-    await asyncio.sleep(0.05)
-    assert live.node.live_rooms.get(room["id"]) is None  # empty rooms are forgotten
+    assert await live.connected(room["id"]) == []
 
 
 async def test_expired_token_is_refused(live: LiveNode) -> None:

@@ -45,7 +45,7 @@ async def test_whip_publisher_is_seen_by_socket_participants(live: LiveNode) -> 
         assert resp.status == 200
     await until(lambda: any(e["id"] == doctor_p["id"] for e in watcher.named("participant_left")),
                 what="WHIP participant gone after DELETE")
-    await until(lambda: live.node.sfu.counters.publishers == 0, what="publisher freed")
+    await until(lambda: live.node.rooms.totals().publishers == 0, what="publisher freed")
     async with aiohttp.ClientSession() as http, http.delete(location) as resp:
         assert resp.status == 404
     await pc.close()
