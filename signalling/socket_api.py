@@ -16,9 +16,9 @@ from typing import Any
 import socketio
 
 from rooms.errors import DomainError, TokenNotYetValid
+from rooms.model import Participant, Room
 from rooms.store import RoomStore
 from rooms.tokens import JoinTokens
-from rooms.model import Participant, Room
 from sfu import InvalidAnswer, InvalidOffer
 from signalling.live_room import Forbidden
 from signalling.room_service import NotJoined, RoomService
