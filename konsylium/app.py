@@ -34,6 +34,7 @@ from signalling.room_service import LocalRoomService, RoomService
 from signalling.socket_api import SocketApi, SocketNotifier
 from signalling.web_client import WebClient
 from signalling.whip import WhipApi, cors_middleware
+from signalling.workers import WorkerRoomService
 
 __all__ = ["MAX_BODY", "NODE", "Node", "create_app", "runner_options"]
 
@@ -85,21 +86,31 @@ def runner_options() -> dict[str, Any]:
     return {"access_log_class": AccessLogger}
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
-    """Build the node. The store opens on startup and closes on cleanup."""
+def _room_service(settings: Settings, clock: Clock, notifier: SocketNotifier,
+                  presence: LocalPresence) -> RoomService:
+    """Live rooms in media worker processes, or in this process when KONSYLIUM_WORKERS=0."""
+    addresses = tuple(a.local for a in settings.media_addresses or ())
+    if settings.workers == 0:
+        return LocalRoomService(LiveRooms(Sfu(SfuConfig(addresses=addresses)), presence, clock, notifier,
+                                          reconnect_grace=settings.reconnect_grace))
+    return WorkerRoomService(settings.workers, notifier, presence, addresses=addresses,
+                             grace=settings.reconnect_grace, log_level=settings.log_level)
+
+
+def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = False) -> web.Application:
+    """Build the node. The store opens on startup and closes on cleanup.
+
+    Media workers start with the first room, or at startup when *eager* (``serve``).
+    """
     clock = clock or SystemClock()
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     secret = settings.secret or token_secret(settings.data_dir)
     store = SqliteRoomStore(Path(settings.data_dir) / STORE_FILE)
     tokens = JoinTokens(secret, JoinWindow(settings.join_early, settings.join_late), clock)
     presence = LocalPresence()
-    addresses = tuple(a.local for a in settings.media_addresses or ())
-    sfu = Sfu(SfuConfig(addresses=addresses))
     keys = _api_keys(settings)
     sio = socketio.AsyncServer(async_mode="aiohttp", logger=False, engineio_logger=False)
-    rooms: RoomService = LocalRoomService(LiveRooms(
-        sfu, presence, clock, SocketNotifier(sio), reconnect_grace=settings.reconnect_grace
-    ))
+    rooms = _room_service(settings, clock, SocketNotifier(sio), presence)
     metrics = NodeMetrics(lambda: _media_totals(rooms))
     node = Node(
         settings=settings,
@@ -134,6 +145,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     )
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_media_ctx)
+    if eager:
+        app.on_startup.append(_start_media)
     if settings.redis_url is not None:
         app.cleanup_ctx.append(_redis_ctx)
     return app
@@ -145,6 +158,10 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     log.info("store open path=%s", store.path)
     yield
     await store.close()
+
+
+async def _start_media(app: web.Application) -> None:
+    await app[NODE].rooms.start()
 
 
 async def _media_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -150,7 +150,7 @@ def serve(args: argparse.Namespace) -> int:
         log.warning("KONSYLIUM_MEDIA_ADDRESSES: announced (NAT) addresses are not applied yet; "
                     "candidates carry the local addresses")
     warnings.filterwarnings("ignore", category=jwt.InsecureKeyLengthWarning)
-    app = create_app(settings)
+    app = create_app(settings, eager=True)
     log.info("listening on %s:%s public_url=%s", settings.host, settings.port, settings.public_url)
     web.run_app(app, sock=sock, print=None, **runner_options())
     return 0

@@ -7,9 +7,10 @@ with one clear line and exit status 2.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -52,6 +53,7 @@ class Settings:
     join_early: timedelta = timedelta(minutes=15)
     join_late: timedelta = timedelta(minutes=30)
     reconnect_grace: float = 30.0
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
 
     @property
     def public_url(self) -> str:
@@ -83,6 +85,7 @@ class Settings:
             join_early=_minutes("JOIN_EARLY_MINUTES", get("JOIN_EARLY_MINUTES"), 15),
             join_late=_minutes("JOIN_LATE_MINUTES", get("JOIN_LATE_MINUTES"), 30),
             reconnect_grace=_seconds("RECONNECT_SECONDS", get("RECONNECT_SECONDS"), 30),
+            workers=_workers(get("WORKERS")),
         )
 
 
@@ -196,3 +199,12 @@ def _seconds(name: str, raw: str | None, default: int) -> float:
     if not raw.isdigit() or not 1 <= int(raw) <= 600:
         raise SettingsError(f"KONSYLIUM_{name}", f"{raw!r} is not a number of seconds (1-600)")
     return float(raw)
+
+
+def _workers(raw: str | None) -> int:
+    """Media worker processes: the number of CPUs by default; 0 keeps media in the front process."""
+    if raw is None:
+        return os.cpu_count() or 1
+    if not raw.isdigit() or int(raw) > 64:
+        raise SettingsError("KONSYLIUM_WORKERS", f"{raw!r} is not a number of worker processes (0-64)")
+    return int(raw)

@@ -12,14 +12,14 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
 from rooms.clock import Clock
 from rooms.model import Participant, Role, Room
-from rooms.presence import LivePresence
 from sfu import ActiveSpeakerDetector, MediaKind, PublishedTrack, Publisher, Sfu, Subscriber
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "LiveRooms",
     "Member",
     "Notifier",
+    "PresenceSink",
 ]
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,17 @@ class Connection(StrEnum):
     RECONNECTING = "reconnecting"
 
 
+class PresenceSink(Protocol):
+    """Where live rooms report who is connected and publishing (see rooms.presence)."""
+
+    async def joined(self, room_id: str, participant_id: str, at: datetime) -> None: ...
+
+    async def publishing(self, room_id: str, participant_id: str, kinds: frozenset[str]) -> None:
+        ...
+
+    async def left(self, room_id: str, participant_id: str) -> None: ...
+
+
 class Notifier(Protocol):
     """How rooms reach their clients' sockets (Socket.IO, directly or through a worker link)."""
 
@@ -55,6 +67,9 @@ class Notifier(Protocol):
 
     async def drop(self, sid: str, code: str, message: str) -> None:
         """Tell socket *sid* why, then disconnect it (it no longer stands for its member)."""
+
+    async def reset_room(self, room_id: str) -> None:
+        """Disconnect every socket of the room, so that its clients reconnect afresh."""
 
 
 @dataclass(eq=False)
@@ -341,12 +356,14 @@ class LiveRooms:
     def __init__(
         self,
         sfu: Sfu,
-        presence: LivePresence,
+        presence: PresenceSink,
         clock: Clock,
         notifier: Notifier,
         reconnect_grace: float = RECONNECT_GRACE,
+        on_room_closed: Callable[[str], None] = lambda room_id: None,
     ) -> None:
         self.sfu = sfu
+        self.on_room_closed = on_room_closed
         self.presence = presence
         self.clock = clock
         self.notifier = notifier
@@ -368,6 +385,7 @@ class LiveRooms:
     def forget(self, live: LiveRoom) -> None:
         if self._rooms.get(live.id) is live:
             del self._rooms[live.id]
+            self.on_room_closed(live.id)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run *coro* in the background, keeping a reference and logging its failure."""

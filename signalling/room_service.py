@@ -63,6 +63,9 @@ class RoomService(Protocol):
 
     def totals(self) -> MediaTotals: ...
 
+    async def start(self) -> None:
+        """Get ready before the first room (optional: everything also starts on demand)."""
+
     async def close(self) -> None: ...
 
 
@@ -158,6 +161,9 @@ class LocalRoomService:
 
     def totals(self) -> MediaTotals:
         return self.rooms.sfu.counters
+
+    async def start(self) -> None:
+        return None
 
     async def close(self) -> None:
         for subscriber in self._whep.values():

@@ -65,6 +65,10 @@ class SocketNotifier:
     async def to_room(self, room_id: str, event: str, data: Any, *, skip_sid: str | None = None) -> None:
         await self.sio.emit(event, data, room=room_id, skip_sid=skip_sid)
 
+    async def reset_room(self, room_id: str) -> None:
+        for sid, _ in list(self.sio.manager.get_participants("/", room_id)):
+            await self.sio.disconnect(sid)
+
     async def drop(self, sid: str, code: str, message: str) -> None:
         await self.sio.emit("error", {"code": code, "message": message, "event": "connect"}, to=sid)
         await self.sio.disconnect(sid)

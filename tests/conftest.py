@@ -56,6 +56,7 @@ def settings(tmp_path: Path) -> Settings:
         data_dir=tmp_path,
         api_keys=KEYS,
         secret=SECRET,
+        workers=0,
     )
 
 

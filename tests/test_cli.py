@@ -35,6 +35,9 @@ def test_help_lists_serve() -> None:
         ("KONSYLIUM_LOG_LEVEL", "loud"),
         ("KONSYLIUM_JOIN_EARLY_MINUTES", "-5"),
         ("KONSYLIUM_HOST", "bad host!"),
+        ("KONSYLIUM_WORKERS", "many"),
+        ("KONSYLIUM_WORKERS", "65"),
+        ("KONSYLIUM_RECONNECT_SECONDS", "0"),
     ],
 )
 def test_bad_setting_exits_2_naming_it(tmp_path: Path, variable: str, value: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,21 +61,37 @@ class LiveNode:
         return client
 
 
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[LiveNode]:
+@asynccontextmanager
+async def running_node(tmp_path: Path, workers: int) -> AsyncIterator[LiveNode]:
     port = free_port()
     settings = Settings(
         port=port, data_dir=tmp_path, api_keys=KEYS, secret=SECRET,
-        media_addresses=(MediaAddress("127.0.0.1"),), reconnect_grace=1.5,
+        media_addresses=(MediaAddress("127.0.0.1"),), reconnect_grace=1.5, workers=workers,
     )
     app = create_app(settings)
     server = TestServer(app, port=port)
     await server.start_server(**runner_options())
     node = LiveNode(f"http://127.0.0.1:{port}", app, [])
-    yield node
-    for client in node.clients:
-        await client.close()
-    await server.close()
+    try:
+        yield node
+    finally:
+        for client in node.clients:
+            await client.close()
+        await server.close()
+
+
+@pytest.fixture(params=[0, 2], ids=["in-process", "2-workers"])
+async def live(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[LiveNode]:
+    """A node with its media in-process and, again, in two media worker processes."""
+    async with running_node(tmp_path, request.param) as node:
+        yield node
+
+
+@pytest.fixture
+async def workers_live(tmp_path: Path) -> AsyncIterator[LiveNode]:
+    """A node with two media worker processes."""
+    async with running_node(tmp_path, 2) as node:
+        yield node
 
 
 DOCTOR = ("dr Anna Nowak", "host", "administration")

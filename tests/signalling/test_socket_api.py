@@ -91,6 +91,7 @@ async def test_join_publish_subscribe_mute_leave(live: LiveNode) -> None:
     await until(lambda: any(e["id"] == doctor_p["id"] and e["reason"] == "left"
                             for e in patient.named("participant_left")), what="participant_left")
     await until(lambda: live.node.rooms.totals().publishers == 0, what="publisher freed")
+    await until(lambda: live.node.rooms.totals().packets_forwarded > 0, what="totals reported")
     async with aiohttp.ClientSession() as http, http.get(f"{live.url}/metrics") as resp:
         text = await resp.text()
     assert 'konsylium_signalling_messages_total{event="publish"} 1.0' in text

@@ -1,0 +1,150 @@
+"""A media worker process: live rooms and an SFU on their own event loop (one core).
+
+The front process starts ``python -m signalling.media_worker --fd N`` with one end
+of a socket pair; the rooms pinned to this worker run here, and what they tell
+clients goes back over the link for the front's Socket.IO server to deliver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from rooms.clock import SystemClock
+from sfu import Sfu, SfuConfig
+from signalling.live_room import LiveRooms
+from signalling.room_service import LocalRoomService
+from signalling.wire import participant_from_wire, room_from_wire
+from signalling.worker_link import Link
+
+__all__ = ["LinkNotifier", "LinkPresence", "main", "serve"]
+
+log = logging.getLogger(__name__)
+TOTALS_EVERY = 1.0
+
+
+class LinkNotifier:
+    """The worker's `Notifier`: every client message goes to the front."""
+
+    def __init__(self, link: Link) -> None:
+        self.link = link
+
+    async def to_sid(self, sid: str, event: str, data: Any) -> None:
+        await self.link.notify("to_sid", sid=sid, name=event, data=data)
+
+    async def to_room(self, room_id: str, event: str, data: Any, *, skip_sid: str | None = None) -> None:
+        await self.link.notify("to_room", room_id=room_id, name=event, data=data, skip_sid=skip_sid)
+
+    async def drop(self, sid: str, code: str, message: str) -> None:
+        await self.link.notify("drop", sid=sid, code=code, message=message)
+
+    async def reset_room(self, room_id: str) -> None:
+        raise RuntimeError("a worker never resets rooms; the front does")
+
+
+class LinkPresence:
+    """The worker's presence sink: the front keeps the node's presence."""
+
+    def __init__(self, link: Link) -> None:
+        self.link = link
+
+    async def joined(self, room_id: str, participant_id: str, at: datetime) -> None:
+        await self.link.notify("joined", room_id=room_id, participant_id=participant_id, at=at.isoformat())
+
+    async def publishing(self, room_id: str, participant_id: str, kinds: frozenset[str]) -> None:
+        await self.link.notify("publishing", room_id=room_id, participant_id=participant_id,
+                               kinds=sorted(kinds))
+
+    async def left(self, room_id: str, participant_id: str) -> None:
+        await self.link.notify("left", room_id=room_id, participant_id=participant_id)
+
+
+async def _call(service: LocalRoomService, method: str, p: dict[str, Any]) -> Any:
+    """Run one call of the front on the local room service."""
+    if method == "arrive":
+        return await service.arrive(room_from_wire(p["room"]), participant_from_wire(p["participant"]),
+                                    p["sid"])
+    if method == "whip_publish":
+        return await service.whip_publish(room_from_wire(p["room"]),
+                                          participant_from_wire(p["participant"]), p["sdp"])
+    if method == "whep_subscribe":
+        return list(await service.whep_subscribe(p["room_id"], p["participant_id"], p["sdp"]))
+    simple: dict[str, Callable[[], Awaitable[Any]]] = {
+        "socket_lost": lambda: service.socket_lost(p["room_id"], p["participant_id"], p["sid"]),
+        "publish": lambda: service.publish(p["room_id"], p["participant_id"], p["sdp"]),
+        "unpublish": lambda: service.unpublish(p["room_id"], p["participant_id"]),
+        "subscriber_answer": lambda: service.subscriber_answer(p["room_id"], p["participant_id"], p["sdp"]),
+        "mute": lambda: service.mute(p["room_id"], p["participant_id"], p["kind"], p["muted"]),
+        "leave": lambda: service.leave(p["room_id"], p["participant_id"]),
+        "whip_end": lambda: service.whip_end(p["room_id"], p["participant_id"]),
+        "whep_end": lambda: service.whep_end(p["room_id"], p["key"]),
+    }
+    if method not in simple:
+        raise ValueError(f"unknown call {method!r}")
+    return await simple[method]()
+
+
+async def serve(sock: socket.socket, addresses: tuple[str, ...], grace: float) -> None:
+    """Serve the front over *sock* until it goes away, then free everything."""
+    reader, writer = await asyncio.open_connection(sock=sock)
+    service: LocalRoomService | None = None
+
+    async def on_call(method: str, params: dict[str, Any]) -> Any:
+        assert service is not None
+        return await _call(service, method, params)
+
+    link = Link(reader, writer, on_call=on_call)
+    rooms = LiveRooms(
+        Sfu(SfuConfig(addresses=addresses)), LinkPresence(link), SystemClock(), LinkNotifier(link),
+        reconnect_grace=grace,
+        on_room_closed=lambda room_id: rooms.spawn(link.notify("room_closed", room_id=room_id)),
+    )
+    service = LocalRoomService(rooms)
+
+    async def report_totals() -> None:
+        while True:
+            c = service.totals()
+            await link.notify("totals", packets_forwarded=c.packets_forwarded,
+                              bytes_forwarded=c.bytes_forwarded, publishers=c.publishers,
+                              subscribers=c.subscribers)
+            await asyncio.sleep(TOTALS_EVERY)
+
+    reporter = asyncio.ensure_future(report_totals())
+    try:
+        await link.run()
+    finally:
+        reporter.cancel()
+        with contextlib.suppress(BaseException):
+            await reporter
+        await service.close()
+        await link.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Konsylium media worker (started by the front)")
+    parser.add_argument("--fd", type=int, required=True, help="inherited socket to the front")
+    parser.add_argument("--addresses", default="", help="comma-separated ICE host addresses")
+    parser.add_argument("--grace", type=float, default=30.0, help="reconnect grace, seconds")
+    parser.add_argument("--log-level", default="info")
+    parser.add_argument("--index", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        format=f"%(asctime)s %(levelname)s worker{args.index} %(name)s %(message)s",
+        level=args.log_level.upper(),
+    )
+    for noisy in ("aioice", "aiortc"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    sock = socket.socket(fileno=args.fd)
+    addresses = tuple(a for a in args.addresses.split(",") if a)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(sock, addresses, args.grace))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+"""Media worker processes: rooms spread over cores, each room pinned to one worker.
+
+One asyncio loop is about one core, so the front process (HTTP, Socket.IO) keeps
+no media: `WorkerRoomService` starts ``KONSYLIUM_WORKERS`` media workers, pins each
+room to one of them through a `RoomPlacement`, and forwards the edges' calls to
+it. What a room tells its clients comes back over the link and leaves through
+the front's `Notifier`. A multi-node mode will place rooms on nodes through Redis
+behind the same `RoomPlacement` and `RoomService` seams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from rooms.model import Participant, Room
+from rooms.presence import LivePresence
+from signalling.live_room import Notifier
+from signalling.room_service import NotJoined, NotPublishing
+from signalling.wire import participant_to_wire, room_to_wire
+from signalling.worker_link import Link
+
+__all__ = ["LeastLoadedPlacement", "RoomPlacement", "WorkerRoomService", "WorkerTotals"]
+
+log = logging.getLogger(__name__)
+
+
+class RoomPlacement(Protocol):
+    """Which worker a room lives on; a room stays where it was placed until it closes."""
+
+    def place(self, room_id: str) -> int:
+        """Return the room's worker, choosing one if the room has none yet."""
+
+    def find(self, room_id: str) -> int | None: ...
+
+    def release(self, room_id: str) -> None: ...
+
+    def rooms_of(self, worker: int) -> list[str]: ...
+
+
+class LeastLoadedPlacement:
+    """Place a new room on the worker with the fewest rooms (single node)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._where: dict[str, int] = {}
+
+    def place(self, room_id: str) -> int:
+        if room_id not in self._where:
+            load = [0] * self.workers
+            for worker in self._where.values():
+                load[worker] += 1
+            self._where[room_id] = load.index(min(load))
+        return self._where[room_id]
+
+    def find(self, room_id: str) -> int | None:
+        return self._where.get(room_id)
+
+    def release(self, room_id: str) -> None:
+        self._where.pop(room_id, None)
+
+    def rooms_of(self, worker: int) -> list[str]:
+        return [room for room, w in self._where.items() if w == worker]
+
+
+@dataclass(slots=True)
+class WorkerTotals:
+    packets_forwarded: int = 0
+    bytes_forwarded: int = 0
+    publishers: int = 0
+    subscribers: int = 0
+
+
+@dataclass(eq=False)
+class _Worker:
+    index: int
+    process: asyncio.subprocess.Process
+    link: Link
+    reader: asyncio.Task[None]
+    totals: WorkerTotals = field(default_factory=WorkerTotals)
+
+
+class WorkerRoomService:
+    """`RoomService` whose rooms run in media worker processes."""
+
+    def __init__(
+        self,
+        count: int,
+        notifier: Notifier,
+        presence: LivePresence,
+        *,
+        addresses: tuple[str, ...] = (),
+        grace: float = 30.0,
+        log_level: str = "info",
+        placement: RoomPlacement | None = None,
+    ) -> None:
+        if count < 1:
+            raise ValueError("WorkerRoomService needs at least one worker")
+        self.count = count
+        self.notifier = notifier
+        self.presence = presence
+        self.placement = placement or LeastLoadedPlacement(count)
+        self._args = ["--addresses", ",".join(addresses), "--grace", str(grace), "--log-level", log_level]
+        self._workers: dict[int, _Worker] = {}
+        self._starting = asyncio.Lock()
+        self._closing = False
+
+    # -- processes ------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start every worker now (otherwise they start with the first room)."""
+        async with self._starting:
+            for index in range(self.count):
+                if index not in self._workers:
+                    self._workers[index] = await self._spawn(index)
+
+    async def _spawn(self, index: int) -> _Worker:
+        ours, theirs = socket.socketpair()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "signalling.media_worker", "--fd", str(theirs.fileno()),
+            "--index", str(index), *self._args, pass_fds=(theirs.fileno(),),
+        )
+        theirs.close()
+        reader, writer = await asyncio.open_connection(sock=ours)
+        link = Link(reader, writer, on_event=lambda name, params: self._event(index, name, params))
+        task = asyncio.ensure_future(self._watch(index, link))
+        log.info("media worker %s started pid=%s", index, process.pid)
+        return _Worker(index, process, link, task)
+
+    async def _watch(self, index: int, link: Link) -> None:
+        await link.run()
+        if self._closing:
+            return
+        log.error("media worker %s went away; its rooms are reset", index)
+        worker = self._workers.pop(index, None)
+        if worker is not None:
+            with contextlib.suppress(ProcessLookupError):
+                worker.process.kill()
+            await worker.process.wait()
+        for room_id in self.placement.rooms_of(index):
+            self.placement.release(room_id)
+            for person in await self.presence.live(room_id):
+                await self.presence.left(room_id, person.participant_id)
+            await self.notifier.to_room(room_id, "error", {
+                "code": "media_restart", "event": "media",
+                "message": "the media server restarted; reconnecting"})
+            await self.notifier.reset_room(room_id)
+
+    async def _worker(self, room_id: str, *, place: bool) -> _Worker:
+        index = self.placement.place(room_id) if place else self.placement.find(room_id)
+        if index is None:
+            raise NotJoined("you are no longer in this room")
+        if index not in self._workers:
+            async with self._starting:
+                if index not in self._workers:
+                    self._workers[index] = await self._spawn(index)
+        return self._workers[index]
+
+    async def _event(self, index: int, name: str, p: dict[str, Any]) -> None:
+        """Handle what worker *index* says, in the order it says it."""
+        if name == "to_sid":
+            await self.notifier.to_sid(p["sid"], p["name"], p["data"])
+        elif name == "to_room":
+            await self.notifier.to_room(p["room_id"], p["name"], p["data"], skip_sid=p["skip_sid"])
+        elif name == "drop":
+            await self.notifier.drop(p["sid"], p["code"], p["message"])
+        elif name == "joined":
+            await self.presence.joined(p["room_id"], p["participant_id"], datetime.fromisoformat(p["at"]))
+        elif name == "publishing":
+            await self.presence.publishing(p["room_id"], p["participant_id"], frozenset(p["kinds"]))
+        elif name == "left":
+            await self.presence.left(p["room_id"], p["participant_id"])
+        elif name == "room_closed":
+            if self.placement.find(p["room_id"]) == index:
+                self.placement.release(p["room_id"])
+        elif name == "totals":
+            worker = self._workers.get(index)
+            if worker is not None:
+                worker.totals = WorkerTotals(**p)
+        else:
+            log.warning("unknown event from media worker %s: %s", index, name[:40])
+
+    # -- RoomService ------------------------------------------------------------
+
+    async def _call(self, target: str, method: str, *, place: bool = False, **params: Any) -> Any:
+        """Call *method* on the worker of room *target* (placing the room if *place*)."""
+        worker = await self._worker(target, place=place)
+        return await worker.link.call(method, **params)
+
+    async def arrive(self, room: Room, participant: Participant, sid: str) -> None:
+        await self._call(room.id, "arrive", place=True, room=room_to_wire(room),
+                         participant=participant_to_wire(participant), sid=sid)
+
+    async def socket_lost(self, room_id: str, participant_id: str, sid: str) -> None:
+        with contextlib.suppress(NotJoined):
+            await self._call(room_id, "socket_lost", room_id=room_id, participant_id=participant_id, sid=sid)
+
+    async def publish(self, room_id: str, participant_id: str, sdp: str) -> str:
+        answer: str = await self._call(room_id, "publish", room_id=room_id, participant_id=participant_id,
+                                       sdp=sdp)
+        return answer
+
+    async def unpublish(self, room_id: str, participant_id: str) -> None:
+        await self._call(room_id, "unpublish", room_id=room_id, participant_id=participant_id)
+
+    async def subscriber_answer(self, room_id: str, participant_id: str, sdp: str) -> None:
+        await self._call(room_id, "subscriber_answer", room_id=room_id, participant_id=participant_id,
+                         sdp=sdp)
+
+    async def mute(self, room_id: str, participant_id: str, kind: str, muted: bool) -> None:
+        await self._call(room_id, "mute", room_id=room_id, participant_id=participant_id, kind=kind,
+                         muted=muted)
+
+    async def leave(self, room_id: str, participant_id: str) -> None:
+        await self._call(room_id, "leave", room_id=room_id, participant_id=participant_id)
+
+    async def whip_publish(self, room: Room, participant: Participant, sdp: str) -> str:
+        answer: str = await self._call(room.id, "whip_publish", place=True, room=room_to_wire(room),
+                                       participant=participant_to_wire(participant), sdp=sdp)
+        return answer
+
+    async def whip_end(self, room_id: str, participant_id: str) -> None:
+        await self._call(room_id, "whip_end", room_id=room_id, participant_id=participant_id)
+
+    async def whep_subscribe(self, room_id: str, participant_id: str, sdp: str) -> tuple[str, str]:
+        if self.placement.find(room_id) is None:
+            raise NotPublishing("that participant is not publishing now")
+        worker = await self._worker(room_id, place=False)
+        answer, key = await worker.link.call("whep_subscribe", room_id=room_id,
+                                             participant_id=participant_id, sdp=sdp)
+        return answer, f"{worker.index}/{key}"
+
+    async def whep_end(self, room_id: str, key: str) -> None:
+        index, _, inner = key.partition("/")
+        worker = self._workers.get(int(index))
+        if worker is not None:
+            await worker.link.call("whep_end", room_id=room_id, key=inner)
+
+    def totals(self) -> WorkerTotals:
+        out = WorkerTotals()
+        for worker in self._workers.values():
+            for name in ("packets_forwarded", "bytes_forwarded", "publishers", "subscribers"):
+                setattr(out, name, getattr(out, name) + getattr(worker.totals, name))
+        return out
+
+    async def close(self) -> None:
+        """Stop every worker: close its link (it frees its media and exits), then wait."""
+        self._closing = True
+        for worker in list(self._workers.values()):
+            await worker.link.close()
+        for worker in list(self._workers.values()):
+            try:
+                await asyncio.wait_for(worker.process.wait(), 10)
+            except TimeoutError:
+                worker.process.kill()
+                await worker.process.wait()
+            worker.reader.cancel()
+        self._workers.clear()
