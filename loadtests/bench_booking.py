@@ -15,22 +15,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
-KEY = "bench-key-0123456789abcdef"
+from loadtests.node import BENCH_KEY, local_node
+
+KEY = BENCH_KEY
 
 
 @dataclass
@@ -50,39 +43,6 @@ class Result:
             return float("nan")
         ordered = sorted(self.latencies_ms)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def local_node() -> Iterator[str]:
-    """Run a fresh node in a subprocess; yield its URL."""
-    port = _free_port()
-    with tempfile.TemporaryDirectory(prefix="konsylium-bench-") as data:
-        env = {**os.environ, "KONSYLIUM_PORT": str(port), "KONSYLIUM_DATA_DIR": data,
-               "KONSYLIUM_API_KEYS": f"bench={KEY}", "KONSYLIUM_LOG_LEVEL": "warning"}
-        proc = subprocess.Popen([sys.executable, "-m", "konsylium", "serve"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    proc.kill()
-                    raise RuntimeError("the node did not start") from None
-                time.sleep(0.05)
-        try:
-            yield url
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(10)
 
 
 def booking(n: int) -> dict[str, object]:
@@ -164,8 +124,8 @@ def main() -> None:
     if args.url:
         results = asyncio.run(all_levels(args.url))
     else:
-        with local_node() as url:
-            results = asyncio.run(all_levels(url))
+        with local_node(KONSYLIUM_WORKERS="0") as node:
+            results = asyncio.run(all_levels(node.url))
     print(table(results))
 
 
