@@ -80,7 +80,9 @@ class Participant:
         ack = await self.sio.call("mute", {"kind": "audio", "muted": self.muted}, timeout=20)
         self.stats.ack_ms.append((time.perf_counter() - started) * 1000)
         if not ack.get("ok"):
+            code = ack.get("error", {}).get("code", "?")
             self.stats.errors += 1
+            self.stats.error_kinds[f"mute:{code}"] = self.stats.error_kinds.get(f"mute:{code}", 0) + 1
 
     async def leave(self) -> None:
         if self.sio is None:

@@ -94,16 +94,22 @@ async def serve(sock: socket.socket, addresses: tuple[str, ...], grace: float) -
     """Serve the front over *sock* until it goes away, then free everything."""
     reader, writer = await asyncio.open_connection(sock=sock)
     service: LocalRoomService | None = None
+    latest: dict[str, int] = {}  # room id -> sequence number of the latest call started
 
     async def on_call(method: str, params: dict[str, Any]) -> Any:
         assert service is not None
+        room_id = params["room"]["id"] if "room" in params else params["room_id"]
+        latest[room_id] = max(latest.get(room_id, 0), params.pop("seq"))
         return await _call(service, method, params)
+
+    def room_closed(room_id: str) -> None:
+        rooms.spawn(link.notify("room_closed", room_id=room_id, seq=latest.pop(room_id, 0)))
 
     link = Link(reader, writer, on_call=on_call)
     rooms = LiveRooms(
         Sfu(SfuConfig(addresses=addresses)), LinkPresence(link), SystemClock(), LinkNotifier(link),
         reconnect_grace=grace,
-        on_room_closed=lambda room_id: rooms.spawn(link.notify("room_closed", room_id=room_id)),
+        on_room_closed=room_closed,
     )
     service = LocalRoomService(rooms)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import socket
 import sys
@@ -108,6 +109,8 @@ class WorkerRoomService:
         self.placement = placement or LeastLoadedPlacement(count)
         self._args = ["--addresses", ",".join(addresses), "--grace", str(grace), "--log-level", log_level]
         self._workers: dict[int, _Worker] = {}
+        self._issued: dict[str, int] = {}  # room id -> sequence number of its latest call
+        self._calls = itertools.count(1)
         self._starting = asyncio.Lock()
         self._closing = False
 
@@ -145,6 +148,7 @@ class WorkerRoomService:
             await worker.process.wait()
         for room_id in self.placement.rooms_of(index):
             self.placement.release(room_id)
+            self._issued.pop(room_id, None)
             for person in await self.presence.live(room_id):
                 await self.presence.left(room_id, person.participant_id)
             await self.notifier.to_room(room_id, "error", {
@@ -177,8 +181,12 @@ class WorkerRoomService:
         elif name == "left":
             await self.presence.left(p["room_id"], p["participant_id"])
         elif name == "room_closed":
-            if self.placement.find(p["room_id"]) == index:
-                self.placement.release(p["room_id"])
+            # Release only if no call for the room left after the worker closed it: a
+            # later call (an arrival) may be on its way to reopen it on the same worker.
+            room_id = p["room_id"]
+            if self.placement.find(room_id) == index and p["seq"] >= self._issued.get(room_id, 0):
+                self.placement.release(room_id)
+                self._issued.pop(room_id, None)
         elif name == "totals":
             worker = self._workers.get(index)
             if worker is not None:
@@ -191,7 +199,8 @@ class WorkerRoomService:
     async def _call(self, target: str, method: str, *, place: bool = False, **params: Any) -> Any:
         """Call *method* on the worker of room *target* (placing the room if *place*)."""
         worker = await self._worker(target, place=place)
-        return await worker.link.call(method, **params)
+        seq = self._issued[target] = next(self._calls)
+        return await worker.link.call(method, seq=seq, **params)
 
     async def arrive(self, room: Room, participant: Participant, sid: str) -> None:
         await self._call(room.id, "arrive", place=True, room=room_to_wire(room),
@@ -232,7 +241,8 @@ class WorkerRoomService:
         if self.placement.find(room_id) is None:
             raise NotPublishing("that participant is not publishing now")
         worker = await self._worker(room_id, place=False)
-        answer, key = await worker.link.call("whep_subscribe", room_id=room_id,
+        seq = self._issued[room_id] = next(self._calls)
+        answer, key = await worker.link.call("whep_subscribe", seq=seq, room_id=room_id,
                                              participant_id=participant_id, sdp=sdp)
         return answer, f"{worker.index}/{key}"
 
@@ -240,7 +250,7 @@ class WorkerRoomService:
         index, _, inner = key.partition("/")
         worker = self._workers.get(int(index))
         if worker is not None:
-            await worker.link.call("whep_end", room_id=room_id, key=inner)
+            await worker.link.call("whep_end", seq=0, room_id=room_id, key=inner)
 
     def totals(self) -> WorkerTotals:
         out = WorkerTotals()

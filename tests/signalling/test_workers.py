@@ -94,3 +94,40 @@ async def test_a_dead_worker_resets_its_rooms_and_clients_come_back(workers_live
     await again.connect()  # a reconnect lands on a fresh worker
     assert (await again.publish())["ok"]
     assert await live.connected(room["id"]) == [room["participants"][0]["id"]]
+
+
+async def test_leaving_and_coming_straight_back_works(tmp_path: Any) -> None:
+    from tests.signalling.conftest import running_node
+
+    async with running_node(tmp_path, 1) as live:
+        room = await live.book(DOCTOR)
+        token = room["participants"][0]["token"]
+        for _ in range(8):
+            client = live.client(token)
+            await client.connect()
+            assert (await client.sio.call("mute", {"kind": "audio", "muted": True}))["ok"]
+            assert (await client.sio.call("leave", {}))["ok"]  # and straight back, no pause
+        final = live.client(token)
+        await final.connect()
+        assert (await final.sio.call("mute", {"kind": "video", "muted": True}))["ok"]
+
+
+async def test_a_late_room_closed_report_does_not_unpin_a_reopened_room() -> None:
+    """Found by the signalling load test: a room closed, someone came straight back, and
+    the worker's late 'closed' report unpinned the reopened room (then: not_joined)."""
+
+    class Quiet:
+        async def to_sid(self, *a: Any, **k: Any) -> None: ...
+        async def to_room(self, *a: Any, **k: Any) -> None: ...
+        async def drop(self, *a: Any) -> None: ...
+        async def reset_room(self, room_id: str) -> None: ...
+
+    from rooms.presence import LocalPresence
+
+    service = WorkerRoomService(1, Quiet(), LocalPresence())
+    service.placement.place("r")
+    service._issued["r"] = 5  # the arrival that reopened the room was call 5
+    await service._event(0, "room_closed", {"room_id": "r", "seq": 3})  # closed after call 3
+    assert service.placement.find("r") == 0
+    await service._event(0, "room_closed", {"room_id": "r", "seq": 5})
+    assert service.placement.find("r") is None
