@@ -12,7 +12,13 @@ from .aiortc_internals import configure_host_addresses
 from .config import SfuConfig
 from .errors import InvalidOffer
 
-__all__ = ["check_offer_sdp", "create_peer_connection", "local_description", "watch_connection"]
+__all__ = [
+    "check_offer_sdp",
+    "create_peer_connection",
+    "local_description",
+    "media_kinds",
+    "watch_connection",
+]
 
 _MEDIA_LINE = re.compile(r"^m=(audio|video) ", re.MULTILINE)
 
@@ -51,6 +57,11 @@ def check_offer_sdp(sdp: object) -> str:
     if not _MEDIA_LINE.search(sdp.replace("\r\n", "\n")):
         raise InvalidOffer("SDP offer has no audio or video m-line")
     return sdp
+
+
+def media_kinds(sdp: str) -> list[str]:
+    """The kinds of the audio and video m-lines of *sdp*, in order."""
+    return _MEDIA_LINE.findall(sdp.replace("\r\n", "\n"))
 
 
 def watch_connection(pc: RTCPeerConnection, on_lost: Callable[[], None]) -> None:

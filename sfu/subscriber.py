@@ -14,7 +14,7 @@ from .events import Event
 from .forwarder import ForwarderState, TrackForwarder
 from .idle_track import IdleTrack
 from .media import Codec
-from .peer import check_offer_sdp, create_peer_connection, local_description, watch_connection
+from .peer import check_offer_sdp, create_peer_connection, local_description, media_kinds, watch_connection
 from .stats import SfuCounters
 from .track import PublishedTrack
 
@@ -114,7 +114,7 @@ class Subscriber:
         """Answer a client's offer (recvonly m-lines) with `tracks`, matched by kind in order."""
         self._check_open()
         check_offer_sdp(offer_sdp)
-        added = [self.add_track(track) for track in tracks]
+        added = [self.add_track(track) for track in _in_offer_order(list(tracks), media_kinds(offer_sdp))]
         try:
             try:
                 await self._pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
@@ -171,6 +171,24 @@ class Subscriber:
         self.on_close.clear()
         self.on_track_ended.clear()
         logger.info("subscriber %s closed", self.id)
+
+
+def _in_offer_order(tracks: list[PublishedTrack], kinds: list[str]) -> list[PublishedTrack]:
+    """Order *tracks* as the offer's m-lines by kind.
+
+    aiortc pairs an offer's m-lines with existing transceivers by kind; when the
+    transceivers were added in another order than the m-lines (a publisher sending
+    audio first, a WHEP client offering video first), its BUNDLE answer came out
+    with no ICE candidates at all. Adding them in the offer's order avoids that.
+    """
+    ordered: list[PublishedTrack] = []
+    rest = list(tracks)
+    for kind in kinds:
+        match = next((t for t in rest if t.kind.value == kind), None)
+        if match is not None:
+            ordered.append(match)
+            rest.remove(match)
+    return ordered + rest
 
 
 def _codec_preferences(track: PublishedTrack) -> list[RTCRtpCodecCapability]:

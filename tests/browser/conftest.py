@@ -1,0 +1,190 @@
+"""Real headless Chromium against a real `konsylium serve` (docs/web-client.md).
+
+One server for the browser tests (each test books its own room), a fresh
+browser per test. Chromium is Debian's (/usr/bin/chromium) with fake camera
+and microphone; see shared research notes "browser-tests.md" for the flags.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from tests.processes import ServerProcess, server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+]
+API_KEY = "key-portal-browser-0123456789abcdef"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    data = tmp_path_factory.mktemp("node")
+    env = {
+        "KONSYLIUM_DATA_DIR": str(data),
+        "KONSYLIUM_API_KEYS": f"portal={API_KEY}",
+        "KONSYLIUM_MEDIA_ADDRESSES": "127.0.0.1",
+    }
+    with server(env, data / "server.log") as proc:
+        yield proc
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def browser_two_devices() -> AsyncIterator[Browser]:
+    """Chromium with two fake cameras and microphones, to choose between."""
+    args = [arg + "=device-count=2" if arg == "--use-fake-device-for-media-stream" else arg
+            for arg in CHROMIUM_ARGS]
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+def book(node: ServerProcess, people: list[tuple[str, str]], *, model: str = "A2A",
+         kind: str = "meeting", title: str = "Narada zespołu") -> dict[str, Any]:
+    """Book a room that is open now through the real API; *people* are (name, role) officials."""
+    now = datetime.now(UTC)
+    body = {
+        "title": title, "kind": kind, "model": model,
+        "starts_at": now.isoformat(), "ends_at": (now + timedelta(hours=1)).isoformat(),
+        "participants": [{"display_name": name, "role": role, "party": "administration"}
+                         for name, role in people],
+    }
+    request = urllib.request.Request(
+        f"{node.url}/api/v1/rooms", data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        assert resp.status == 201
+        room: dict[str, Any] = json.load(resp)
+    return room
+
+
+def cancel(node: ServerProcess, room_id: str) -> None:
+    """Cancel a booked room through the real API."""
+    request = urllib.request.Request(
+        f"{node.url}/api/v1/rooms/{room_id}", method="DELETE",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        assert resp.status == 204
+
+
+async def new_page(browser: Browser, *, locale: str = "pl-PL", headers: dict[str, str] | None = None,
+                   viewport: dict[str, int] | None = None, bypass_csp: bool = False) -> Page:
+    """A page in a fresh context; *bypass_csp* lets a test inject its own scripts (axe-core)."""
+    context: BrowserContext = await browser.new_context(
+        locale=locale, extra_http_headers=headers or {},
+        viewport=viewport or {"width": 1000, "height": 700}, bypass_csp=bypass_csp,
+    )
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.konsylium_errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+async def join(browser: Browser, participant: dict[str, Any], **options: Any) -> Page:
+    """Open a participant's join_url, press "Dołącz" and wait until the room says hello."""
+    page = await new_page(browser, **options)
+    await page.goto(participant["join_url"])
+    await page.get_by_role("button", name="Dołącz", exact=True).click()
+    await until(page, "() => window.konsylium?.state === 'connected'", what="connected")
+    return page
+
+
+async def diagnostics(page: Page) -> str:
+    try:
+        state = await page.evaluate(DIAGNOSTICS_JS)
+    except Exception as exc:  # the page may be gone
+        state = f"(no state: {exc})"
+    return f"page state: {state}\npage errors: {getattr(page, 'konsylium_errors', [])}"
+
+
+async def until(page: Page, expression: str, arg: Any = None, *, timeout: float = 10.0,
+                what: str = "", node: ServerProcess | None = None) -> Any:
+    """Poll an (async) page expression until it is truthy; fail with the page's state and the server log."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await page.evaluate(expression, arg)
+        if value:
+            return value
+        if loop.time() > deadline:
+            log = node.log()[-4000:] if node is not None else ""
+            raise AssertionError(f"timed out waiting for {what or expression}: last={value!r}\n"
+                                 f"{await diagnostics(page)}\n{log}")
+        await asyncio.sleep(0.1)
+
+
+# Is this participant's video playing on this page (frames decoded, time advancing)?
+VIDEO_PLAYING_JS = """async (pid) => {
+  const v = document.querySelector(`.tile[data-participant-id="${pid}"] video[data-participant-id="${pid}"]`);
+  if (!v || !v.videoWidth || v.paused) return false;
+  const t0 = v.currentTime;
+  await new Promise((r) => setTimeout(r, 300));
+  return v.videoWidth > 0 && v.currentTime > t0;
+}"""
+
+# Is this participant's audio arriving (packets growing on its m-line) and routed to an unmuted element?
+AUDIO_FLOWING_JS = """async (pid) => {
+  const k = window.konsylium, pc = k.subscriber;
+  if (!pc) return false;
+  const v = document.querySelector(`video[data-participant-id="${pid}"]`);
+  if (!v || v.muted || !v.srcObject || v.srcObject.getAudioTracks().length !== 1) return false;
+  const mids = [...k.call.trackInfo.values()]
+    .filter((t) => t.participant_id === pid && t.kind === "audio").map((t) => t.mid);
+  const count = async () => {
+    let n = 0;
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === "inbound-rtp" && r.kind === "audio" && mids.includes(r.mid)) n += r.packetsReceived;
+    });
+    return n;
+  };
+  const a = await count();
+  await new Promise((r) => setTimeout(r, 400));
+  const b = await count();
+  return a > 0 && b > a;
+}"""
+
+TILE_IDS_JS = "() => [...document.querySelectorAll('.tile')].map((t) => t.dataset.participantId)"
+
+DIAGNOSTICS_JS = """async () => {
+  const k = window.konsylium || {};
+  const out = {view: k.view, state: k.state, alerts: document.getElementById('alerts')?.textContent};
+  out.tiles = [...document.querySelectorAll('.tile')].map((t) => {
+    const v = t.querySelector('video');
+    return [t.dataset.participantId, v && v.videoWidth, v && v.currentTime,
+            v && v.srcObject && v.srcObject.getTracks().map((x) => x.kind + ':' + x.readyState).join('|')];
+  });
+  out.publisher = k.publisher && k.publisher.connectionState;
+  out.subscriber = k.subscriber && k.subscriber.connectionState;
+  out.tracks = k.call ? [...k.call.trackInfo.values()] : null;
+  return JSON.stringify(out);
+}"""

@@ -1,0 +1,66 @@
+"""WCAG 2.1 A/AA rules that a machine can check (axe-core), on every view, at desktop and phone width.
+
+axe-core is a dev dependency of web/ (`npm ci --prefix web` installs it); it is
+injected from disk, never served by the node.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Browser, Page
+
+from tests.browser.conftest import book, join, new_page, until
+from tests.processes import ServerProcess
+
+AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+async def violations(page: Page) -> list[dict[str, Any]]:
+    assert AXE.is_file(), f"{AXE} is missing: run `npm ci --prefix web`"
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.add_script_tag(path=str(AXE))
+    found: list[dict[str, Any]] = await page.evaluate(
+        """async (tags) => {
+            const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+            return result.violations.map((v) => ({id: v.id, impact: v.impact,
+                nodes: v.nodes.map((n) => n.target.join(' ') + ': ' + n.failureSummary)}));
+        }""",
+        TAGS,
+    )
+    return found
+
+
+async def test_every_view_passes_axe_on_desktop_and_phone(node: ServerProcess, browser: Browser) -> None:
+    room = book(node, [("Jan Kowalski", "host"), ("Anna Nowak", "member")], title="Narada „Budżet 2027”")
+    jan, anna = room["participants"]
+    page_jan = await join(browser, jan, bypass_csp=True)  # axe-core is injected inline
+
+    for viewport in ({"width": 1280, "height": 800}, {"width": 360, "height": 740}):
+        page = await new_page(browser, viewport=viewport, bypass_csp=True)
+        await page.goto(anna["join_url"])
+        await page.get_by_text("Kamera i mikrofon działają.").wait_for()
+        assert await violations(page) == [], f"pre-join at {viewport}"
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+        await page.get_by_role("button", name="Dołącz", exact=True).click()
+        await until(page, f"""() => {{
+            const v = document.querySelector('video[data-participant-id="{jan["id"]}"]');
+            return v && v.videoWidth > 0;
+        }}""", what="Jan's video", node=node)
+        assert await violations(page) == [], f"room at {viewport}"
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+        await page.get_by_role("button", name="Opuść spotkanie").click()
+        await page.get_by_role("heading", name="Nie jesteś już w spotkaniu").wait_for()
+        assert await violations(page) == [], f"end view at {viewport}"
+        await page.context.close()
+
+    # The server's notice pages use the same stylesheet.
+    notice = await new_page(browser, bypass_csp=True)
+    response = await notice.goto(f"{node.url}/join/{room['id']}?t=forged")
+    assert response is not None and response.status == 401
+    assert await violations(notice) == [], "notice page"
+    await page_jan.context.close()

@@ -1,0 +1,468 @@
+// The Konsylium browser client: pre-join (preview, devices), the room, and the
+// "you left" view. Plain ES module, no build step. Strings live in i18n.js,
+// the protocol in call.js, the tiles in tiles.js.
+
+import { Call } from "./call.js";
+import { formatWhen, translator } from "./i18n.js";
+import { TileGrid } from "./tiles.js";
+
+const $ = (id) => document.getElementById(id);
+
+function readBootstrap() {
+  try {
+    const data = JSON.parse($("bootstrap").textContent);
+    if (!data || typeof data !== "object" || !data.room || !data.you) return null;
+    return data;
+  } catch {
+    return null;
+  }
+}
+
+const bootstrap = readBootstrap();
+const params = new URLSearchParams(location.search);
+const token = params.get("t") || "";
+const lang = bootstrap?.lang === "en" ? "en" : bootstrap?.lang === "pl" ? "pl" : document.documentElement.lang === "en" ? "en" : "pl";
+const t = translator(lang);
+const isViewer = bootstrap?.you?.role === "viewer";
+
+// ---------------------------------------------------------------------------
+// Small helpers
+
+function applyStrings(root = document) {
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+}
+
+let announceTimer = null;
+function announce(text) {
+  const region = $("announcer");
+  const line = document.createElement("p");
+  line.textContent = text;
+  region.append(line);
+  while (region.childElementCount > 5) region.firstElementChild.remove();
+  clearTimeout(announceTimer);
+  announceTimer = setTimeout(() => region.replaceChildren(), 15000);
+}
+
+function alertError(text) {
+  const region = $("alerts");
+  const item = document.createElement("p");
+  item.className = "alert";
+  item.textContent = text;
+  region.append(item);
+  while (region.childElementCount > 3) region.firstElementChild.remove();
+  setTimeout(() => item.remove(), 20000);
+}
+
+function showView(name, { focus = true } = {}) {
+  for (const view of ["prejoin", "room", "end"]) $(`view-${view}`).hidden = view !== name;
+  document.body.dataset.view = name;
+  const heading = { prejoin: "prejoin-title", room: "room-title", end: "end-title" }[name];
+  if (focus) $(heading).focus({ preventScroll: false });
+}
+
+function setupLanguageSwitch() {
+  const link = $("lang-switch");
+  const other = t("switch_language_lang");
+  const next = new URLSearchParams(location.search);
+  next.set("lang", other);
+  link.href = `?${next.toString()}`;
+  link.textContent = t("switch_language");
+  link.lang = other;
+  link.hreflang = other;
+  link.setAttribute("aria-label", t("switch_language_label"));
+}
+
+// ---------------------------------------------------------------------------
+// Local media (pre-join)
+
+const VIDEO_CONSTRAINTS = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } };
+
+const local = {
+  stream: null, // MediaStream with at most one audio and one video track
+  problem: null, // i18n key of the last getUserMedia failure
+};
+
+function mediaProblem(err) {
+  switch (err?.name) {
+    case "NotAllowedError":
+    case "SecurityError":
+    case "PermissionDeniedError":
+      return "media_denied";
+    case "NotFoundError":
+    case "DevicesNotFoundError":
+    case "OverconstrainedError":
+      return "media_not_found";
+    case "NotReadableError":
+    case "TrackStartError":
+    case "AbortError":
+      return "media_busy";
+    default:
+      return "media_failed";
+  }
+}
+
+function constraint(kind, deviceId) {
+  const base = kind === "video" ? { ...VIDEO_CONSTRAINTS } : {};
+  if (deviceId) base.deviceId = { exact: deviceId };
+  return Object.keys(base).length ? base : true;
+}
+
+/** Ask for camera and microphone; fall back to one of them; never throw. */
+async function acquireMedia({ audioId = "", videoId = "" } = {}) {
+  if (!navigator.mediaDevices?.getUserMedia) {
+    local.problem = "media_unsupported";
+    return new MediaStream();
+  }
+  try {
+    return await navigator.mediaDevices.getUserMedia({ audio: constraint("audio", audioId), video: constraint("video", videoId) });
+  } catch (err) {
+    local.problem = mediaProblem(err);
+    if (local.problem === "media_denied") return new MediaStream();
+  }
+  // One of the two may be missing or busy: try each alone.
+  const tracks = [];
+  for (const kind of ["audio", "video"]) {
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ [kind]: constraint(kind, kind === "audio" ? audioId : videoId) });
+      tracks.push(...stream.getTracks());
+    } catch {
+      // keep the first problem
+    }
+  }
+  return new MediaStream(tracks);
+}
+
+function trackOf(kind) {
+  if (!local.stream) return null;
+  return (kind === "audio" ? local.stream.getAudioTracks() : local.stream.getVideoTracks())[0] || null;
+}
+
+function stopLocalMedia() {
+  if (local.stream) for (const track of local.stream.getTracks()) track.stop();
+  local.stream = null;
+}
+
+function showPreview() {
+  const video = $("preview");
+  const videoTrack = trackOf("video");
+  video.srcObject = videoTrack ? new MediaStream([videoTrack]) : null;
+  $("preview-box").classList.toggle("no-video", !videoTrack);
+  if (videoTrack) video.play().catch(() => {});
+  const audio = Boolean(trackOf("audio"));
+  const status = $("media-status");
+  status.classList.remove("problem");
+  if (audio && videoTrack) status.textContent = t("preview_ready");
+  else if (audio) status.textContent = t("preview_audio_only");
+  else if (videoTrack) status.textContent = t("preview_video_only");
+  else {
+    status.textContent = t(local.problem || "media_not_found");
+    status.classList.add("problem");
+  }
+}
+
+async function fillDeviceLists() {
+  let devices = [];
+  try {
+    devices = await navigator.mediaDevices.enumerateDevices();
+  } catch {
+    devices = [];
+  }
+  const fill = (select, kind, emptyKey) => {
+    const current = trackOf(kind === "videoinput" ? "video" : "audio")?.getSettings?.().deviceId || "";
+    const list = devices.filter((d) => d.kind === kind && d.deviceId);
+    select.replaceChildren();
+    if (!list.length) {
+      const option = new Option(t(emptyKey), "");
+      select.append(option);
+      select.disabled = true;
+      return;
+    }
+    select.disabled = false;
+    list.forEach((device, index) => {
+      const option = new Option(device.label || t("device_fallback", { n: index + 1 }), device.deviceId);
+      option.selected = device.deviceId === current;
+      select.append(option);
+    });
+  };
+  fill($("camera-select"), "videoinput", "no_camera_option");
+  fill($("mic-select"), "audioinput", "no_microphone_option");
+}
+
+/** A device was chosen: re-acquire that kind only and swap it into the preview stream. */
+async function switchDevice(kind, deviceId) {
+  const old = trackOf(kind);
+  if (old) {
+    old.stop();
+    local.stream.removeTrack(old);
+  }
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ [kind]: constraint(kind, deviceId) });
+    for (const track of stream.getTracks()) local.stream.addTrack(track);
+    local.problem = null;
+  } catch (err) {
+    local.problem = mediaProblem(err);
+  }
+  showPreview();
+  await fillDeviceLists();
+}
+
+let previewReady = Promise.resolve(); // the preview being acquired now: Join waits for it
+
+function startPreview() {
+  previewReady = acquirePreview();
+  return previewReady;
+}
+
+async function acquirePreview() {
+  if (isViewer) return;
+  $("media-status").textContent = t("preview_starting");
+  stopLocalMedia();
+  local.problem = null;
+  local.stream = await acquireMedia({
+    audioId: $("mic-select").value || "",
+    videoId: $("camera-select").value || "",
+  });
+  showPreview();
+  await fillDeviceLists();
+}
+
+// ---------------------------------------------------------------------------
+// The room
+
+let call = null;
+let tiles = null;
+const muted = { audio: false, video: false };
+
+function setConnState(state) {
+  const key = { connecting: "state_connecting", connected: "state_connected", reconnecting: "state_reconnecting", disconnected: "state_disconnected" }[state];
+  $("conn").hidden = false;
+  $("conn").dataset.state = state;
+  $("conn-state").textContent = t(key);
+  $("reconnect-banner").hidden = state !== "reconnecting";
+  if (state === "reconnecting") announce(t("state_reconnecting"));
+}
+
+function updateCount() {
+  $("participants-heading").textContent = t("participants_heading", { n: tiles.size });
+}
+
+function syncToggle(kind) {
+  const button = $(kind === "audio" ? "mic-button" : "camera-button");
+  const track = trackOf(kind);
+  button.hidden = !track;
+  button.setAttribute("aria-pressed", String(Boolean(muted[kind])));
+}
+
+function selfParticipant() {
+  const you = call?.you || bootstrap.you;
+  return { ...bootstrap.you, ...you, name: you.name || bootstrap.you.name };
+}
+
+function enterRoom() {
+  const title = bootstrap.room.title;
+  $("room-title").textContent = t("room_heading", { title });
+  $("tiles").replaceChildren();
+  tiles = new TileGrid($("tiles"), t, () => ($("sound-unlock").hidden = false));
+  const me = selfParticipant();
+  tiles.upsert(me, { self: true });
+  // Our own tile shows the local preview; its element is muted, so our audio track is never played back.
+  tiles.setTracks(me.id, { video: trackOf("video"), audio: trackOf("audio") });
+  for (const kind of ["audio", "video"]) {
+    const track = trackOf(kind);
+    if (track) track.enabled = !muted[kind];
+    tiles.setLocalMuted(me.id, kind, muted[kind]);
+    syncToggle(kind);
+  }
+  updateCount();
+  setConnState("connecting");
+  $("lang-switch").hidden = true; // switching language reloads the page: not during a call
+  showView("room");
+  $("sound-unlock").hidden = true;
+
+  // STUN/TURN servers, if the server ever puts them in the bootstrap (today it sends none: host candidates only).
+  const iceServers = Array.isArray(bootstrap.ice_servers) ? bootstrap.ice_servers : [];
+  call = new Call({
+    token,
+    path: bootstrap.socket_path,
+    localStream: isViewer ? null : local.stream,
+    rtcConfig: { iceServers },
+  });
+  call.muted = { ...muted };
+  exposeDebugHandle();
+
+  call.addEventListener("state", (e) => setConnState(e.detail.state));
+  call.addEventListener("welcome", (e) => {
+    const { participants = [], resumed } = e.detail;
+    // Rebuild the others from the authoritative list (a resumed session may have missed events).
+    tiles.clear({ keepSelf: true });
+    for (const p of participants) tiles.upsert(p);
+    if (e.detail.you) tiles.upsert({ ...selfParticipant(), ...e.detail.you }, { self: true });
+    updateCount();
+    if (!resumed) announce(t("you_are_in", { title }));
+  });
+  call.addEventListener("joined", (e) => {
+    tiles.upsert(e.detail);
+    tiles.setTracks(e.detail.id, call.media.get(e.detail.id));
+    updateCount();
+    announce(t("joined", { name: e.detail.name }));
+  });
+  call.addEventListener("updated", (e) => {
+    tiles.upsert(e.detail);
+    tiles.setTracks(e.detail.id, call.media.get(e.detail.id));
+    updateCount();
+  });
+  call.addEventListener("left", (e) => {
+    tiles.remove(e.detail.id);
+    updateCount();
+    const key = { left: "left_meeting", timeout: "timed_out", removed: "removed_from" }[e.detail.reason];
+    if (key) announce(t(key, { name: e.detail.participant.name }));
+  });
+  call.addEventListener("media", (e) => {
+    const { media } = e.detail;
+    for (const [id, tile] of tiles.tiles) {
+      if (!tile.self) tiles.setTracks(id, media.get(id));
+    }
+  });
+  call.addEventListener("speaker", (e) => tiles.setSpeaker(e.detail.id));
+  call.addEventListener("servererror", (e) => {
+    const { code, message } = e.detail;
+    if (code === "replaced") return; // the "ended" view explains it
+    console.warn("konsylium: server error", e.detail);
+    const key = `error_${code}`;
+    alertError(t(key) !== key ? t(key) : t("error_prefix", { message: message || code || "?" }));
+  });
+  call.addEventListener("problem", (e) => alertError(t(e.detail.key)));
+  call.addEventListener("ended", (e) => endCall(e.detail.reason));
+  call.addEventListener("refused", (e) => {
+    const key = `refused_${e.detail.code}`;
+    const text = t(key) !== key ? t(key) : t("refused_other", { message: e.detail.message || e.detail.code });
+    endCall("refused", text);
+  });
+  call.start();
+}
+
+function endCall(reason, text) {
+  stopLocalMedia();
+  if (tiles) tiles.clear();
+  const title = bootstrap.room.title;
+  const headings = {
+    left: ["left_heading", t("left_text", { title })],
+    replaced: ["replaced_heading", t("replaced_text")],
+    server: ["ended_heading", t("ended_text")],
+    refused: ["refused_heading", text],
+  };
+  const [heading, body] = headings[reason] || headings.server;
+  $("end-title").textContent = t(heading);
+  $("end-text").textContent = body;
+  $("rejoin-button").hidden = reason === "refused";
+  $("conn").hidden = true;
+  $("reconnect-banner").hidden = true;
+  $("lang-switch").hidden = false;
+  showView("end");
+}
+
+async function toggle(kind) {
+  if (!call || !trackOf(kind)) return;
+  muted[kind] = !muted[kind];
+  syncToggle(kind);
+  tiles.setLocalMuted(call.you?.id || bootstrap.you.id, kind, muted[kind]);
+  const key = kind === "audio" ? (muted.audio ? "you_muted_mic" : "you_unmuted_mic") : muted.video ? "you_muted_camera" : "you_unmuted_camera";
+  announce(t(key));
+  await call.setMuted(kind, muted[kind]);
+}
+
+async function leave() {
+  if (!call) return;
+  $("leave-button").disabled = true;
+  await call.leave();
+  $("leave-button").disabled = false;
+}
+
+async function join() {
+  const button = $("join-button");
+  button.disabled = true;
+  try {
+    await previewReady;
+    if (!isViewer && !local.stream) await startPreview();
+    enterRoom();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function rejoin() {
+  if (!isViewer) await startPreview();
+  enterRoom();
+}
+
+function exposeDebugHandle() {
+  // For tests and support: the live objects of this page (no secrets beyond the page's own URL).
+  window.konsylium = {
+    get call() { return call; },
+    get socket() { return call?.socket ?? null; },
+    get publisher() { return call?.publisher ?? null; },
+    get subscriber() { return call?.subscriber ?? null; },
+    get localStream() { return local.stream; },
+    get state() { return call?.state ?? "idle"; },
+    get view() { return document.body.dataset.view; },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Start
+
+function init() {
+  applyStrings();
+  setupLanguageSwitch();
+  exposeDebugHandle();
+  if (!bootstrap || !token) {
+    $("end-title").textContent = t("refused_heading");
+    $("end-text").textContent = t("bootstrap_missing");
+    $("rejoin-button").hidden = true;
+    showView("end", { focus: false });
+    return;
+  }
+  document.title = t("page_title", { title: bootstrap.room.title });
+  $("prejoin-title").textContent = bootstrap.room.title;
+  $("prejoin-when").textContent = t("meeting_at", { when: formatWhen(bootstrap.room.starts_at, lang) });
+  $("joining-as").textContent = t("joining_as", { name: bootstrap.you.name });
+  $("preview").setAttribute("aria-label", t("preview_label"));
+  $("preview-avatar").textContent = (bootstrap.you.name || "?").trim().slice(0, 1).toUpperCase();
+  if (isViewer) {
+    $("preview-box").hidden = true;
+    $("device-fields").hidden = true;
+    $("media-status").hidden = true;
+    $("viewer-note").hidden = false;
+    $("view-prejoin").classList.add("viewer");
+  }
+
+  $("prejoin-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    join();
+  });
+  const choose = (kind) => (e) => {
+    previewReady = previewReady.then(() => switchDevice(kind, e.target.value)).catch((err) => console.warn(err));
+  };
+  $("camera-select").addEventListener("change", choose("video"));
+  $("mic-select").addEventListener("change", choose("audio"));
+  navigator.mediaDevices?.addEventListener?.("devicechange", () => {
+    if (document.body.dataset.view === "prejoin" && !isViewer) fillDeviceLists();
+  });
+  $("mic-button").addEventListener("click", () => toggle("audio"));
+  $("camera-button").addEventListener("click", () => toggle("video"));
+  $("leave-button").addEventListener("click", leave);
+  $("rejoin-button").addEventListener("click", rejoin);
+  $("sound-button").addEventListener("click", () => {
+    tiles?.unlockAudio();
+    $("sound-unlock").hidden = true;
+  });
+  window.addEventListener("pagehide", () => {
+    // Closing the tab: tell the server at once instead of waiting for its 30 s grace period.
+    if (call && !call.closed) call.socket?.emit("leave", {});
+  });
+
+  showView("prejoin", { focus: false });
+  startPreview();
+}
+
+init();

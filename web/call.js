@@ -1,0 +1,320 @@
+// The call: one Socket.IO connection and two WebRTC peer connections
+// (publish: we offer; subscribe: the server offers), as docs/protocol.md says.
+// No DOM here: the page listens to the events this EventTarget dispatches.
+//
+// Events (CustomEvent, payload in `detail`):
+//   state        {state: "connecting"|"connected"|"reconnecting"|"disconnected"}
+//   welcome      {you, room, participants, resumed}
+//   joined       Participant            (someone else connected)
+//   updated      Participant            (publishing, mute or connection changed)
+//   left         {id, reason, participant}
+//   media        {media: Map<participantId, {audio?: MediaStreamTrack, video?: MediaStreamTrack}>}
+//   speaker      {id}                   (null: nobody)
+//   servererror  {code, message, event} (an `error` event of the protocol)
+//   problem      {key}                  (a local failure, e.g. publish_failed)
+//   ended        {reason: "left"|"replaced"|"server"}
+//   refused      {code, message}        (the server refused the connection)
+
+import { io } from "./vendor/socket.io.esm.min.js";
+
+const GATHER_TIMEOUT_MS = 5000;
+const ACK_TIMEOUT_MS = 15000;
+const LEAVE_TIMEOUT_MS = 3000;
+const KINDS = ["audio", "video"];
+
+/** Resolve once ICE gathering is complete (the server does not trickle), or after a time limit. */
+export function waitForGathering(pc, timeoutMs = GATHER_TIMEOUT_MS) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const finish = () => {
+      clearTimeout(timer);
+      pc.removeEventListener("icegatheringstatechange", onState);
+      pc.removeEventListener("icecandidate", onCandidate);
+      resolve();
+    };
+    const onState = () => {
+      if (pc.iceGatheringState === "complete") finish();
+    };
+    const onCandidate = (event) => {
+      if (!event.candidate) finish();
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    pc.addEventListener("icegatheringstatechange", onState);
+    pc.addEventListener("icecandidate", onCandidate);
+  });
+}
+
+class RequestFailed extends Error {
+  constructor(event, error) {
+    super(`${event}: ${error?.code ?? "timeout"} ${error?.message ?? ""}`.trim());
+    this.code = error?.code ?? "timeout";
+  }
+}
+
+function sdpOf(value) {
+  // The protocol sends SDP as a string; accept {type, sdp} too.
+  return typeof value === "string" ? value : value?.sdp;
+}
+
+export class Call extends EventTarget {
+  /**
+   * @param {object} options
+   * @param {string} options.token       the join token (auth.token)
+   * @param {string} options.path        the Socket.IO path from the bootstrap
+   * @param {MediaStream|null} options.localStream  what to publish (null: nothing)
+   * @param {RTCConfiguration} [options.rtcConfig]
+   */
+  constructor({ token, path, localStream, rtcConfig = {} }) {
+    super();
+    this.token = token;
+    this.path = path || "/socket.io/";
+    this.localStream = localStream;
+    this.rtcConfig = rtcConfig;
+    this.socket = null;
+    this.publisher = null;
+    this.subscriber = null;
+    this.trackInfo = new Map(); // mid -> {mid, participant_id, kind}
+    this.media = new Map();
+    this.participants = new Map();
+    this.you = null;
+    this.room = null;
+    this.muted = { audio: false, video: false };
+    this.state = "connecting";
+    this.generation = 0; // bumped on every (re)connect: stale async work checks it
+    this.closed = false;
+    this.leaving = false;
+    this.replaced = false;
+    this.everWelcomed = false;
+    this.pubChain = Promise.resolve();
+    this.subChain = Promise.resolve();
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit("state", { state });
+  }
+
+  localTrack(kind) {
+    if (!this.localStream) return null;
+    const tracks = kind === "audio" ? this.localStream.getAudioTracks() : this.localStream.getVideoTracks();
+    return tracks.find((track) => track.readyState === "live") || null;
+  }
+
+  get canPublish() {
+    return KINDS.some((kind) => this.localTrack(kind));
+  }
+
+  start() {
+    const socket = io({ path: this.path, auth: { token: this.token } });
+    this.socket = socket;
+
+    socket.on("connect", () => {
+      // A new session: whatever peer connections we had belong to the old one.
+      this.generation += 1;
+      this.closePeers();
+      this.setState("connecting");
+    });
+    socket.on("disconnect", (reason) => {
+      if (this.closed || this.leaving) return;
+      this.generation += 1;
+      if (reason === "io server disconnect") {
+        // The server hung up on purpose (replaced by another tab, removed): no automatic retry.
+        this.close();
+        this.emit("ended", { reason: this.replaced ? "replaced" : "server" });
+        return;
+      }
+      this.setState("reconnecting");
+    });
+    socket.on("connect_error", (err) => {
+      if (this.closed) return;
+      if (!socket.active) {
+        // Refused by the server (bad token, cancelled room...): retrying will not help.
+        this.close();
+        this.emit("refused", { code: err?.data?.code || "unknown", message: err?.data?.message || err?.message });
+        return;
+      }
+      this.setState(this.everWelcomed ? "reconnecting" : "connecting");
+    });
+
+    socket.on("welcome", (data) => this.onWelcome(data));
+    socket.on("participant_joined", (p) => this.upsert(p, "joined"));
+    socket.on("participant_updated", (p) => this.upsert(p, "updated"));
+    socket.on("participant_left", (data) => this.onLeft(data));
+    socket.on("subscriber_offer", (data) => {
+      const gen = this.generation;
+      this.subChain = this.subChain
+        .then(() => this.onSubscriberOffer(data, gen))
+        .catch((err) => this.failed("receive_failed", err, gen));
+    });
+    socket.on("active_speaker", (data) => this.emit("speaker", { id: data?.id ?? null }));
+    socket.on("error", (data) => {
+      if (data?.code === "replaced") this.replaced = true;
+      this.emit("servererror", data || {});
+    });
+  }
+
+  onWelcome(data) {
+    if (this.closed) return;
+    this.you = data.you;
+    this.room = data.room;
+    this.lastWelcome = data;
+    this.participants = new Map((data.participants || []).map((p) => [p.id, p]));
+    this.everWelcomed = true;
+    this.emit("welcome", data);
+    this.setState("connected");
+    if (this.canPublish) {
+      const gen = this.generation;
+      this.pubChain = this.pubChain
+        .then(() => this.publish(gen))
+        .catch((err) => this.failed("publish_failed", err, gen));
+    }
+  }
+
+  upsert(participant, kind) {
+    if (!participant?.id || participant.id === this.you?.id) return;
+    const known = this.participants.has(participant.id);
+    this.participants.set(participant.id, participant);
+    this.emit(known || kind === "updated" ? "updated" : "joined", participant);
+  }
+
+  onLeft(data) {
+    const participant = this.participants.get(data?.id);
+    if (!participant) return;
+    this.participants.delete(data.id);
+    this.emit("left", { id: data.id, reason: data.reason, participant });
+  }
+
+  failed(key, err, gen) {
+    if (this.closed || gen !== this.generation) return; // superseded by a reconnect
+    console.warn(`konsylium: ${key}`, err);
+    // A refused message already produced a protocol `error` event; only report timeouts and local failures.
+    if (!(err instanceof RequestFailed) || err.code === "timeout") this.emit("problem", { key });
+  }
+
+  async request(event, data) {
+    if (!this.socket?.connected) throw new RequestFailed(event, { code: "timeout", message: "not connected" });
+    let ack;
+    try {
+      ack = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, data);
+    } catch {
+      throw new RequestFailed(event, null);
+    }
+    if (!ack || ack.ok !== true) throw new RequestFailed(event, ack?.error || { code: "bad_ack" });
+    return ack;
+  }
+
+  async publish(gen) {
+    if (this.closed || gen !== this.generation) return;
+    const pc = new RTCPeerConnection(this.rtcConfig);
+    this.publisher = pc;
+    for (const kind of KINDS) {
+      const track = this.localTrack(kind);
+      if (track) pc.addTransceiver(track, { direction: "sendonly", streams: [this.localStream] });
+    }
+    pc.addEventListener("connectionstatechange", () => this.emit("peerstate", { which: "publisher", state: pc.connectionState }));
+    await pc.setLocalDescription(await pc.createOffer());
+    await waitForGathering(pc);
+    if (this.closed || gen !== this.generation) return;
+    const ack = await this.request("publish", { sdp: pc.localDescription.sdp });
+    if (this.closed || gen !== this.generation || pc.signalingState === "closed") return;
+    await pc.setRemoteDescription({ type: "answer", sdp: sdpOf(ack.sdp) });
+    // The server keeps mute state across a resumed session but not across a fresh one: say it again.
+    for (const kind of KINDS) {
+      if (this.muted[kind] && this.localTrack(kind)) await this.request("mute", { kind, muted: true });
+    }
+  }
+
+  async onSubscriberOffer(data, gen) {
+    if (this.closed || gen !== this.generation) return;
+    let pc = this.subscriber;
+    if (!pc || pc.signalingState === "closed") {
+      pc = new RTCPeerConnection(this.rtcConfig);
+      this.subscriber = pc;
+      pc.addEventListener("track", () => this.syncMedia());
+      pc.addEventListener("connectionstatechange", () => this.emit("peerstate", { which: "subscriber", state: pc.connectionState }));
+    }
+    this.trackInfo = new Map((data?.tracks || []).map((t) => [t.mid, t]));
+    await pc.setRemoteDescription({ type: "offer", sdp: sdpOf(data?.sdp) });
+    await pc.setLocalDescription(await pc.createAnswer());
+    await waitForGathering(pc);
+    if (this.closed || gen !== this.generation || pc.signalingState === "closed") return;
+    this.syncMedia();
+    await this.request("subscriber_answer", { sdp: pc.localDescription.sdp });
+  }
+
+  /** Work out whose media each receiving transceiver carries, from the latest `tracks` list. */
+  syncMedia() {
+    const media = new Map();
+    const pc = this.subscriber;
+    if (pc && pc.signalingState !== "closed") {
+      for (const transceiver of pc.getTransceivers()) {
+        const info = transceiver.mid !== null ? this.trackInfo.get(transceiver.mid) : undefined;
+        if (!info || transceiver.stopped || transceiver.currentDirection === "inactive") continue;
+        if (info.participant_id === this.you?.id) continue;
+        const entry = media.get(info.participant_id) || {};
+        entry[info.kind] = transceiver.receiver.track;
+        media.set(info.participant_id, entry);
+      }
+    }
+    this.media = media;
+    this.emit("media", { media });
+  }
+
+  /** Turn sending of one kind on or off and tell the others. Returns the new muted state. */
+  async setMuted(kind, muted) {
+    this.muted[kind] = muted;
+    const track = this.localTrack(kind);
+    if (track) track.enabled = !muted;
+    if (this.socket?.connected && this.everWelcomed && track) {
+      try {
+        await this.request("mute", { kind, muted });
+      } catch (err) {
+        console.warn("konsylium: mute", err);
+      }
+    }
+    return muted;
+  }
+
+  closePeers() {
+    for (const pc of [this.publisher, this.subscriber]) {
+      if (pc) pc.close();
+    }
+    this.publisher = null;
+    this.subscriber = null;
+    this.trackInfo = new Map();
+    if (this.media.size) {
+      this.media = new Map();
+      this.emit("media", { media: this.media });
+    }
+  }
+
+  async leave() {
+    if (this.closed || this.leaving) return;
+    this.leaving = true; // the server disconnects us after `leave`: that is no failure
+    if (this.socket?.connected) {
+      try {
+        await this.socket.timeout(LEAVE_TIMEOUT_MS).emitWithAck("leave", {});
+      } catch {
+        // The server frees our place after its grace period anyway.
+      }
+    }
+    this.close();
+    this.emit("ended", { reason: "left" });
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.generation += 1;
+    this.closePeers();
+    if (this.socket) {
+      this.socket.disconnect();
+    }
+    this.setState("disconnected");
+  }
+}
