@@ -1,0 +1,143 @@
+"""Time from pressing Join to the first remote video frame, in real headless Chromium.
+
+One participant is already in the room and publishing; a second opens their
+join link, and the page measures from the click on "Dołącz" to the first
+decoded frame of the first participant's video (``videoWidth`` known and
+``currentTime`` moving). Same-run reference: two peer connections inside one
+Chromium page, camera to screen directly (no server), so the ratio shows what
+the server path adds on this machine.
+
+    python -m loadtests.bench_join --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from playwright.async_api import Browser, async_playwright
+
+from loadtests.node import BENCH_KEY, local_node
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        "--allow-loopback-in-peer-connection"]
+
+CLICK_TO_FRAME_JS = """async (pid) => {
+  const button = document.getElementById('join-button');
+  const t0 = performance.now();
+  button.click();
+  for (;;) {
+    const v = document.querySelector(`video[data-participant-id="${pid}"]`);
+    if (v && v.videoWidth > 0 && v.currentTime > 0) return performance.now() - t0;
+    if (performance.now() - t0 > 20000) return -1;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}"""
+
+DIRECT_JS = """async () => {
+  const t0 = performance.now();
+  const stream = await navigator.mediaDevices.getUserMedia({video: true, audio: true});
+  const a = new RTCPeerConnection(), b = new RTCPeerConnection();
+  a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
+  b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
+  const video = document.createElement('video');
+  video.muted = true; video.autoplay = true; document.body.appendChild(video);
+  b.ontrack = (e) => { video.srcObject = e.streams[0]; };
+  stream.getTracks().forEach((t) => a.addTrack(t, stream));
+  await a.setLocalDescription(await a.createOffer());
+  await b.setRemoteDescription(a.localDescription);
+  await b.setLocalDescription(await b.createAnswer());
+  await a.setRemoteDescription(b.localDescription);
+  for (;;) {
+    if (video.videoWidth > 0 && video.currentTime > 0) break;
+    if (performance.now() - t0 > 20000) return -1;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const ms = performance.now() - t0;
+  a.close(); b.close(); stream.getTracks().forEach((t) => t.stop());
+  return ms;
+}"""
+
+
+def book(url: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    body = {"title": "Join timing", "kind": "meeting", "model": "A2A", "starts_at": now.isoformat(),
+            "ends_at": (now + timedelta(hours=1)).isoformat(),
+            "participants": [{"display_name": n, "role": "member", "party": "administration"}
+                             for n in ("Pierwsza", "Druga")]}
+    request = urllib.request.Request(f"{url}/api/v1/rooms", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {BENCH_KEY}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        room: dict[str, Any] = json.load(resp)
+    return room
+
+
+async def one_run(browser: Browser, url: str) -> tuple[float, float]:
+    room = await asyncio.to_thread(book, url)
+    first, second = room["participants"]
+    ctx_a = await browser.new_context(locale="pl-PL")
+    ctx_b = await browser.new_context(locale="pl-PL")
+    try:
+        page_a = await ctx_a.new_page()
+        await page_a.goto(first["join_url"])
+        await page_a.get_by_role("button", name="Dołącz", exact=True).click()
+        for _ in range(200):
+            if await page_a.evaluate("() => window.konsylium?.publisher?.connectionState === 'connected'"):
+                break
+            await asyncio.sleep(0.05)
+        page_b = await ctx_b.new_page()
+        await page_b.goto(second["join_url"])
+        await page_b.get_by_role("button", name="Dołącz", exact=True).wait_for()
+        await page_b.wait_for_function("() => !document.getElementById('join-button').disabled")
+        via_server = float(await page_b.evaluate(CLICK_TO_FRAME_JS, first["id"]))
+        page_c = await ctx_b.new_page()
+        await page_c.goto(f"{url}/healthz")
+        direct = float(await page_c.evaluate(DIRECT_JS))
+        return via_server, direct
+    finally:
+        await ctx_a.close()
+        await ctx_b.close()
+
+
+async def measure(url: str, runs: int) -> list[tuple[float, float]]:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            await one_run(browser, url)  # warm-up: first page loads, codecs, workers
+            return [await one_run(browser, url) for _ in range(runs)]
+        finally:
+            await browser.close()
+
+
+def table(results: list[tuple[float, float]]) -> str:
+    server = [r[0] for r in results]
+    direct = [r[1] for r in results]
+    lines = ["| run | Join → first remote frame via Konsylium (ms) | direct loopback in one page (ms) | ratio |",
+             "| ---: | ---: | ---: | ---: |"]
+    for n, (s, d) in enumerate(results, 1):
+        lines.append(f"| {n} | {s:.0f} | {d:.0f} | {s / d:.2f} |")
+    lines.append(f"| median | {statistics.median(server):.0f} | {statistics.median(direct):.0f} | "
+                 f"{statistics.median(server) / statistics.median(direct):.2f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with local_node(KONSYLIUM_MEDIA_ADDRESSES="127.0.0.1") as node:
+        results = asyncio.run(measure(node.url, args.runs))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
