@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import aiohttp
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCSessionDescription
 from playwright.async_api import Browser
 
 from tests.browser.conftest import VIDEO_PLAYING_JS, book, join, until
 from tests.processes import ServerProcess
-from tests.signalling.clients import Received, consume, publish_offer
+from tests.signalling.clients import WhepViewer, publish_offer
 from tests.signalling.clients import until as until_here
 
 
@@ -49,34 +48,20 @@ async def test_chromium_participant_is_received_by_an_aiortc_whep_client(
     page = await join(browser, host)
     await until(page, "() => window.konsylium?.publisher?.connectionState === 'connected'",
                 node=node, what="the browser publishing")
-    pc = RTCPeerConnection()
-    pc.addTransceiver("video", direction="recvonly")
-    pc.addTransceiver("audio", direction="recvonly")
-    received: dict[str, Received] = {}
-    tasks: set[Any] = set()
-
-    @pc.on("track")
-    def on_track(track: MediaStreamTrack) -> None:
-        received[track.kind] = Received(track.kind)
-        consume(track, received[track.kind], tasks)
-
+    viewer = WhepViewer()
     try:
-        await pc.setLocalDescription(await pc.createOffer())
+        offer = await viewer.offer()
         url = f"{node.url}/whep/{room['id']}?participant={host['id']}"
         for _ in range(50):  # the browser's tracks go live a moment after it connects
-            status, headers, answer = await post_sdp(url, recorder["token"], pc.localDescription.sdp)
+            status, headers, answer = await post_sdp(url, recorder["token"], offer)
             if status != 404:
                 break
             await asyncio.sleep(0.1)
         assert status == 201, answer
-        await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
-        await until_here(lambda: "video" in received and len(received["video"].distinct) > 3, timeout=15,
-                         what="the WHEP client decoding Chromium's changing video")
-        await until_here(lambda: "audio" in received and received["audio"].frames > 10,
-                         what="the WHEP client decoding Chromium's audio")
+        await viewer.accept(answer)
+        await until_here(viewer.video_moving, timeout=15, what="the WHEP client decoding Chromium's video")
+        await until_here(viewer.audio_flowing, what="the WHEP client decoding Chromium's audio")
         async with aiohttp.ClientSession() as http, http.delete(headers["Location"]) as resp:
             assert resp.status == 200
     finally:
-        for task in tasks:
-            task.cancel()
-        await pc.close()
+        await viewer.close()

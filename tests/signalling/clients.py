@@ -178,3 +178,37 @@ class Client:
         for pc in (self.publisher, self.subscriber):
             if pc is not None:
                 await pc.close()
+
+
+class WhepViewer:
+    """A WHEP client: receives one participant's audio and video and decodes them."""
+
+    def __init__(self) -> None:
+        self.pc = RTCPeerConnection()
+        self.pc.addTransceiver("video", direction="recvonly")
+        self.pc.addTransceiver("audio", direction="recvonly")
+        self.received: dict[str, Received] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+        @self.pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            self.received[track.kind] = Received(track.kind)
+            consume(track, self.received[track.kind], self._tasks)
+
+    async def offer(self) -> str:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        return str(self.pc.localDescription.sdp)
+
+    async def accept(self, answer: str) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+
+    def video_moving(self) -> bool:
+        return "video" in self.received and len(self.received["video"].distinct) > 3
+
+    def audio_flowing(self) -> bool:
+        return "audio" in self.received and self.received["audio"].frames > 10
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await self.pc.close()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import aiohttp
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from tests.conftest import auth
-from tests.signalling.clients import Received, consume, publish_offer, until
+from tests.signalling.clients import WhepViewer, publish_offer, until
 from tests.signalling.conftest import DOCTOR, PATIENT, VIEWER, LiveNode
 
 SDP = {"Content-Type": "application/sdp"}
@@ -57,30 +55,16 @@ async def test_whep_pulls_a_socket_participant(live: LiveNode) -> None:
     doctor = live.client(doctor_p["token"])
     await doctor.connect()
     assert (await doctor.publish())["ok"]
-    pc = RTCPeerConnection()
-    pc.addTransceiver("video", direction="recvonly")
-    pc.addTransceiver("audio", direction="recvonly")
-    received: dict[str, Received] = {}
-    tasks: set[Any] = set()
-
-    @pc.on("track")
-    def on_track(track: MediaStreamTrack) -> None:
-        received[track.kind] = Received(track.kind)
-        consume(track, received[track.kind], tasks)
-
-    await pc.setLocalDescription(await pc.createOffer())
+    viewer = WhepViewer()
     url = f"{live.url}/whep/{room['id']}?participant={doctor_p['id']}"
-    status, headers, answer = await post(url, pc.localDescription.sdp, bearer(viewer_p["token"]))
+    status, headers, answer = await post(url, await viewer.offer(), bearer(viewer_p["token"]))
     assert status == 201, answer
-    await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
-    await until(lambda: "video" in received and len(received["video"].distinct) > 3, timeout=15,
-                what="WHEP client decoding video")
-    await until(lambda: "audio" in received and received["audio"].frames > 10, what="WHEP audio")
+    await viewer.accept(answer)
+    await until(viewer.video_moving, timeout=15, what="WHEP client decoding video")
+    await until(viewer.audio_flowing, what="WHEP audio")
     async with aiohttp.ClientSession() as http, http.delete(headers["Location"]) as resp:
         assert resp.status == 200
-    for task in tasks:
-        task.cancel()
-    await pc.close()
+    await viewer.close()
 
 
 async def problem(resp_status: int, headers: dict[str, str], body: str, status: int) -> None:
