@@ -10,7 +10,7 @@ token even though its signature still verifies.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -123,7 +123,7 @@ class JoinTokens:
         opens = max(self.window.opens_at(room).timestamp(), float(claims["nbf"]))
         closes = min(self.window.closes_at(room).timestamp(), float(claims["exp"]))
         if now.timestamp() < opens:
-            opens_at = self.window.opens_at(room)
+            opens_at = datetime.fromtimestamp(opens, UTC)
             raise TokenNotYetValid(
                 f"the meeting opens at {opens_at.isoformat()}", opens_at.isoformat()
             )

@@ -117,7 +117,8 @@ class JoinPage:
             grant = await self.tokens.verify(token, self.store, request.match_info["room_id"])
         except TokenNotYetValid:
             room = await self.store.get_room(request.match_info["room_id"])
-            assert room is not None  # verify() found it
+            if room is None:  # cancelled and purged in between: a link to nothing
+                return self._answer(request, 401, page(lang, *text["invalid"]))
             title, message = text["early"]
             message = message.format(
                 title=room.title,
