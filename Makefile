@@ -9,7 +9,7 @@ TEST_STAMP := $(VENV)/.test-installed
 APT_STAMP := $(VENV)/.apt-installed
 WEB_STAMP := web/node_modules/.installed
 
-.PHONY: run test lint bench-booking clean
+.PHONY: run test lint bench-booking bench-sfu bench-signalling bench-join clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,18 @@ lint: $(TEST_STAMP)
 
 bench-booking: $(RUN_STAMP)
 	$(PY) -m loadtests.bench_booking
+
+# Janus from Debian is the reference SFU; gcc builds its loopback shim at run time.
+bench-sfu: $(TEST_STAMP) $(WEB_STAMP)
+	@command -v janus >/dev/null && command -v gcc >/dev/null || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q janus gcc)
+	$(PY) -m loadtests.bench_sfu
+
+bench-signalling: $(TEST_STAMP)
+	$(PY) -m loadtests.bench_signalling
+
+bench-join: $(TEST_STAMP) $(APT_STAMP) $(WEB_STAMP)
+	$(PY) -m loadtests.bench_join
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 
 def test_booking_benchmark_runs() -> None:
@@ -16,3 +17,42 @@ def test_booking_benchmark_runs() -> None:
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(rows) == 3  # header + two levels
     assert rows[1].split("|")[2].strip() == "20" and rows[1].split("|")[3].strip() == "0"
+
+
+def test_sfu_benchmark_runs(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtests.bench_sfu", "--quick", "--json", str(tmp_path / "sfu.json")],
+        capture_output=True, text=True, timeout=90, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 2  # header + Konsylium at N=1
+    header = [cell.strip() for cell in rows[0].split("|")]
+    cells = [cell.strip() for cell in rows[1].split("|")]
+    forwarded = float(cells[header.index("forwarded pkt/s")].replace(",", ""))
+    assert forwarded > 0, done.stdout
+    assert (tmp_path / "sfu.json").exists()
+
+
+def test_signalling_benchmark_runs(tmp_path: Path) -> None:
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtests.bench_signalling", "--clients", "12", "--room-size", "4",
+         "--seconds", "2", "--workers", "1", "--json", str(tmp_path / "sig.json")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "sig.json").read_text())
+    assert result["connected"] == 12 and result["errors"] == 0, result
+    assert result["mutes"] > 0 and result["joins"] >= 12
+
+
+def test_join_benchmark_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtests.bench_join", "--runs", "1"],
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| 1 ")]
+    assert len(rows) == 1 and float(rows[0].split("|")[2]) > 0, done.stdout  # -1 would mean no frame
