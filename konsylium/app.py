@@ -89,11 +89,13 @@ def runner_options() -> dict[str, Any]:
 def _room_service(settings: Settings, clock: Clock, notifier: SocketNotifier,
                   presence: LocalPresence) -> RoomService:
     """Live rooms in media worker processes, or in this process when KONSYLIUM_WORKERS=0."""
-    addresses = tuple(a.local for a in settings.media_addresses or ())
+    media = settings.media_addresses or ()
+    config = SfuConfig(addresses=tuple(a.local for a in media),
+                       announced=tuple((a.local, a.announced) for a in media if a.announced))
     if settings.workers == 0:
-        return LocalRoomService(LiveRooms(Sfu(SfuConfig(addresses=addresses)), presence, clock, notifier,
+        return LocalRoomService(LiveRooms(Sfu(config), presence, clock, notifier,
                                           reconnect_grace=settings.reconnect_grace))
-    return WorkerRoomService(settings.workers, notifier, presence, addresses=addresses,
+    return WorkerRoomService(settings.workers, notifier, presence, media=config,
                              grace=settings.reconnect_grace, log_level=settings.log_level)
 
 

@@ -146,9 +146,6 @@ def serve(args: argparse.Namespace) -> int:
         _announce_dev_key(settings)
     if settings.redis_url is not None:
         log.warning("multi-node mode is not built yet: Redis is checked, state stays local")
-    if any(a.announced for a in settings.media_addresses or ()):
-        log.warning("KONSYLIUM_MEDIA_ADDRESSES: announced (NAT) addresses are not applied yet; "
-                    "candidates carry the local addresses")
     warnings.filterwarnings("ignore", category=jwt.InsecureKeyLengthWarning)
     app = create_app(settings, eager=True)
     log.info("listening on %s:%s public_url=%s", settings.host, settings.port, settings.public_url)

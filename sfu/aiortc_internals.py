@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -181,9 +181,12 @@ def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[NegotiatedCodec]:
 # --- ICE -------------------------------------------------------------------------------
 
 
-def configure_host_addresses(pc: RTCPeerConnection, addresses: Sequence[str]) -> None:
+def configure_host_addresses(
+    pc: RTCPeerConnection, addresses: Sequence[str], announced: Mapping[str, str] | None = None
+) -> None:
     """Make every ICE gatherer of `pc` gather host candidates on `addresses` only.
 
+    Candidates gathered on a key of `announced` are offered with its value (1:1 NAT).
     Call after the transceivers exist and before `setLocalDescription` (which gathers).
     An empty `addresses` keeps aioice's own interface discovery.
     """
@@ -198,18 +201,23 @@ def configure_host_addresses(pc: RTCPeerConnection, addresses: Sequence[str]) ->
         if getattr(connection, "_sfu_host_addresses", None) is not None:
             continue
         connection._sfu_host_addresses = chosen
-        connection.gather_candidates = _make_gather(connection, chosen)
+        connection.gather_candidates = _make_gather(connection, chosen, dict(announced or {}))
 
 
-def _make_gather(connection: Any, addresses: list[str]) -> Callable[[], Awaitable[None]]:
+def _make_gather(
+    connection: Any, addresses: list[str], announced: dict[str, str]
+) -> Callable[[], Awaitable[None]]:
     async def gather_candidates() -> None:
         if connection._local_candidates_start:
             return
         connection._local_candidates_start = True
         for component in connection._components:
-            connection._local_candidates += await connection.get_component_candidates(
+            candidates = await connection.get_component_candidates(
                 component=component, addresses=addresses
             )
+            for candidate in candidates:
+                candidate.host = announced.get(candidate.host, candidate.host)
+            connection._local_candidates += candidates
         connection._local_candidates_end = True
 
     return gather_candidates

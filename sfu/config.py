@@ -15,6 +15,8 @@ class SfuConfig:
     `addresses`: IP addresses to gather ICE host candidates on. Empty means aioice's
     own discovery (every interface except loopback). Set it to announce a chosen
     address, and to ``("127.0.0.1",)`` for loopback tests (aioice skips 127.0.0.1).
+    `announced`: (local, public) pairs for a server behind 1:1 NAT: candidates gathered
+    on `local` are offered with the `public` address (the socket stays bound to `local`).
     `ice_servers`: STUN/TURN URLs (``stun:host:port``); none by default, so gathering
     never waits on the network.
     `keyframe_interval`: minimum seconds between two PLIs sent to one publisher track;
@@ -22,6 +24,7 @@ class SfuConfig:
     """
 
     addresses: tuple[str, ...] = ()
+    announced: tuple[tuple[str, str], ...] = ()
     ice_servers: tuple[str, ...] = ()
     keyframe_interval: float = 0.3
 
@@ -31,6 +34,12 @@ class SfuConfig:
                 ipaddress.ip_address(address)
             except ValueError as exc:
                 raise ValueError(f"SfuConfig.addresses: {address!r} is not an IP address") from exc
+        for local, public in self.announced:
+            for address in (local, public):
+                try:
+                    ipaddress.ip_address(address)
+                except ValueError as exc:
+                    raise ValueError(f"SfuConfig.announced: {address!r} is not an IP address") from exc
         for url in self.ice_servers:
             if not url.startswith(("stun:", "turn:", "turns:")):
                 raise ValueError(f"SfuConfig.ice_servers: {url!r} is not a stun:/turn: URL")

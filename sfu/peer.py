@@ -38,7 +38,7 @@ async def local_description(pc: RTCPeerConnection, config: SfuConfig, kind: Lite
 
     aiortc does not trickle: `setLocalDescription` gathers all candidates first.
     """
-    configure_host_addresses(pc, config.addresses)
+    configure_host_addresses(pc, config.addresses, dict(config.announced))
     if kind == "offer":
         description = await pc.createOffer()
     else:

@@ -90,7 +90,7 @@ async def _call(service: LocalRoomService, method: str, p: dict[str, Any]) -> An
     return await simple[method]()
 
 
-async def serve(sock: socket.socket, addresses: tuple[str, ...], grace: float) -> None:
+async def serve(sock: socket.socket, media: SfuConfig, grace: float) -> None:
     """Serve the front over *sock* until it goes away, then free everything."""
     reader, writer = await asyncio.open_connection(sock=sock)
     service: LocalRoomService | None = None
@@ -107,7 +107,7 @@ async def serve(sock: socket.socket, addresses: tuple[str, ...], grace: float) -
 
     link = Link(reader, writer, on_call=on_call)
     rooms = LiveRooms(
-        Sfu(SfuConfig(addresses=addresses)), LinkPresence(link), SystemClock(), LinkNotifier(link),
+        Sfu(media), LinkPresence(link), SystemClock(), LinkNotifier(link),
         reconnect_grace=grace,
         on_room_closed=room_closed,
     )
@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Konsylium media worker (started by the front)")
     parser.add_argument("--fd", type=int, required=True, help="inherited socket to the front")
     parser.add_argument("--addresses", default="", help="comma-separated ICE host addresses")
+    parser.add_argument("--announce", default="", help="comma-separated local=public pairs (1:1 NAT)")
     parser.add_argument("--grace", type=float, default=30.0, help="reconnect grace, seconds")
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--index", type=int, default=0)
@@ -147,9 +148,13 @@ def main(argv: list[str] | None = None) -> None:
     for noisy in ("aioice", "aiortc"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     sock = socket.socket(fileno=args.fd)
-    addresses = tuple(a for a in args.addresses.split(",") if a)
+    media = SfuConfig(
+        addresses=tuple(a for a in args.addresses.split(",") if a),
+        announced=tuple((local, public) for local, _, public in
+                        (pair.partition("=") for pair in args.announce.split(",") if pair)),
+    )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(sock, addresses, args.grace))
+        asyncio.run(serve(sock, media, args.grace))
 
 
 if __name__ == "__main__":

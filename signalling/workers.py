@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from rooms.model import Participant, Room
 from rooms.presence import LivePresence
+from sfu import SfuConfig
 from signalling.live_room import Notifier
 from signalling.room_service import NotJoined, NotPublishing
 from signalling.wire import participant_to_wire, room_to_wire
@@ -96,7 +97,7 @@ class WorkerRoomService:
         notifier: Notifier,
         presence: LivePresence,
         *,
-        addresses: tuple[str, ...] = (),
+        media: SfuConfig | None = None,
         grace: float = 30.0,
         log_level: str = "info",
         placement: RoomPlacement | None = None,
@@ -107,7 +108,10 @@ class WorkerRoomService:
         self.notifier = notifier
         self.presence = presence
         self.placement = placement or LeastLoadedPlacement(count)
-        self._args = ["--addresses", ",".join(addresses), "--grace", str(grace), "--log-level", log_level]
+        media = media or SfuConfig()
+        self._args = ["--addresses", ",".join(media.addresses),
+                      "--announce", ",".join(f"{local}={public}" for local, public in media.announced),
+                      "--grace", str(grace), "--log-level", log_level]
         self._workers: dict[int, _Worker] = {}
         self._issued: dict[str, int] = {}  # room id -> sequence number of its latest call
         self._calls = itertools.count(1)

@@ -62,11 +62,14 @@ class LiveNode:
 
 
 @asynccontextmanager
-async def running_node(tmp_path: Path, workers: int) -> AsyncIterator[LiveNode]:
+async def running_node(
+    tmp_path: Path, workers: int, media_addresses: tuple[MediaAddress, ...] | None = None
+) -> AsyncIterator[LiveNode]:
     port = free_port()
     settings = Settings(
         port=port, data_dir=tmp_path, api_keys=KEYS, secret=SECRET,
-        media_addresses=(MediaAddress("127.0.0.1"),), reconnect_grace=1.5, workers=workers,
+        media_addresses=media_addresses or (MediaAddress("127.0.0.1"),), reconnect_grace=1.5,
+        workers=workers,
     )
     app = create_app(settings)
     server = TestServer(app, port=port)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
@@ -162,3 +164,21 @@ async def test_candidates_come_from_media_addresses(live: LiveNode) -> None:
     candidates = [line for line in answer.splitlines() if line.startswith("a=candidate")]
     assert candidates and all(" 127.0.0.1 " in line for line in candidates), candidates
     await pc.close()
+
+
+async def test_nat_announced_address_replaces_the_local_one(tmp_path: Any) -> None:
+    """KONSYLIUM_MEDIA_ADDRESSES=127.0.0.1/192.0.2.10: bind locally, offer the public address."""
+    from konsylium.settings import Settings
+    from tests.signalling.conftest import running_node
+
+    media = Settings.from_env({"KONSYLIUM_MEDIA_ADDRESSES": "127.0.0.1/192.0.2.10"}).media_addresses
+    for workers in (0, 1):
+        async with running_node(tmp_path / str(workers), workers, media_addresses=media) as live:
+            room = await live.book(DOCTOR)
+            pc = RTCPeerConnection()
+            status, _, answer = await post(f"{live.url}/whip/{room['id']}", await publish_offer(pc),
+                                           bearer(room["participants"][0]["token"]))
+            await pc.close()
+            assert status == 201
+            candidates = [line for line in answer.splitlines() if line.startswith("a=candidate")]
+            assert candidates and all(" 192.0.2.10 " in line for line in candidates), candidates
