@@ -241,9 +241,15 @@ class LiveRoom:
         """Receive the member's media from an SDP offer; return the answer."""
         if not member.may_publish:
             raise Forbidden(f"a {member.role.value} may not publish")
+        replacing = member.publisher is not None
         await self.unpublish(member, announce=False)
         publisher_id = f"{member.id}.{next(self._rooms.serial)}"
-        publisher = await self._rooms.sfu.create_publisher(offer_sdp, publisher_id=publisher_id)
+        try:
+            publisher = await self._rooms.sfu.create_publisher(offer_sdp, publisher_id=publisher_id)
+        except BaseException:
+            if replacing:  # the old media is gone: say so
+                await self._announce_publishing(member)
+            raise
         member.publisher = publisher
         self._publisher_owner[publisher.id] = member
         publisher.on_track.connect(lambda track: self._track_live(member, track))

@@ -212,3 +212,17 @@ async def test_expired_token_is_refused(live: LiveNode) -> None:
     room = await live.book(DOCTOR)
     refused = await connect_error(live.url, {"token": expired_token(room["participants"][0]["token"])})
     assert refused["data"]["code"] == "token_expired"
+
+
+async def test_a_failed_republish_tells_the_others_the_old_media_is_gone(live: LiveNode) -> None:
+    room = await live.book(DOCTOR, PATIENT)
+    doctor_p, patient_p = room["participants"]
+    doctor, patient = live.client(doctor_p["token"]), live.client(patient_p["token"])
+    await doctor.connect()
+    await patient.connect()
+    assert (await doctor.publish())["ok"]
+    await until(lambda: any(p["publishing"] for p in patient.named("participant_updated")), what="publishing")
+    refused = await doctor.sio.call("publish", {"sdp": "v=0\r\nnot really"})
+    assert refused["error"]["code"] == "invalid_sdp"
+    await until(lambda: patient.named("participant_updated")[-1]["publishing"] == [],
+                what="the others told that nothing is published now")
