@@ -4,8 +4,9 @@ One participant is already in the room and publishing; a second opens their
 join link, and the page measures from the click on "Dołącz" to the first
 decoded frame of the first participant's video (``videoWidth`` known and
 ``currentTime`` moving). Same-run reference: two peer connections inside one
-Chromium page, camera to screen directly (no server), so the ratio shows what
-the server path adds on this machine.
+Chromium page, camera to screen directly (no server, timed from an open
+camera as the pre-join preview has it), so the ratio shows what the server path
+adds on this machine.
 
     python -m loadtests.bench_join --runs 5
 """
@@ -43,8 +44,8 @@ CLICK_TO_FRAME_JS = """async (pid) => {
 }"""
 
 DIRECT_JS = """async () => {
-  const t0 = performance.now();
   const stream = await navigator.mediaDevices.getUserMedia({video: true, audio: true});
+  const t0 = performance.now();  // the camera is open, as in the pre-join preview
   const a = new RTCPeerConnection(), b = new RTCPeerConnection();
   a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
   b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
