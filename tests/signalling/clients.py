@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import fractions
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,7 +11,9 @@ from typing import Any
 import numpy as np
 import socketio
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
-from av import AudioFrame, VideoFrame
+from av import VideoFrame
+
+from loadtests.media_clients import ToneTrack
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
@@ -41,31 +42,6 @@ class MovingBar(VideoStreamTrack):
         return frame
 
 
-class Tone(MediaStreamTrack):
-    """A 440 Hz sine in 20 ms frames at 48 kHz."""
-
-    kind = "audio"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.samples = 0
-        self.start: float | None = None
-
-    async def recv(self) -> AudioFrame:
-        if self.start is None:
-            self.start = time.monotonic()
-        wait = self.start + self.samples / 48000 - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        t = (np.arange(960) + self.samples) / 48000
-        pcm = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16).reshape(1, -1)
-        frame = AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
-        frame.sample_rate, frame.pts = 48000, self.samples
-        frame.time_base = fractions.Fraction(1, 48000)
-        self.samples += 960
-        return frame
-
-
 @dataclass
 class Received:
     """Frames decoded from one remote track."""
@@ -79,7 +55,7 @@ async def publish_offer(pc: RTCPeerConnection, video: bool = True, audio: bool =
     if video:
         pc.addTransceiver(MovingBar(), direction="sendonly")
     if audio:
-        pc.addTransceiver(Tone(), direction="sendonly")
+        pc.addTransceiver(ToneTrack(), direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())
     return str(pc.localDescription.sdp)
 
