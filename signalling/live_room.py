@@ -188,9 +188,7 @@ class LiveRoom:
                 )
             if sid is not None:  # a new socket: the client makes new connections
                 existing.negotiating = existing.renegotiate_again = False
-                if existing.subscriber is not None:
-                    await existing.subscriber.close()
-                    existing.subscriber = None
+                await self._drop_subscriber(existing)
             await self._broadcast("participant_updated", existing.view(), skip=existing)
             log.info("participant resumed room=%s participant=%s", self.id, participant.id)
             return existing, True
@@ -230,10 +228,22 @@ class LiveRoom:
             self._rooms.forget(self)
 
     async def _close_media(self, member: Member) -> None:
-        if member.subscriber is not None:
-            await member.subscriber.close()
-            member.subscriber = None
+        await self._drop_subscriber(member)
         await self.unpublish(member)
+
+    async def _drop_subscriber(self, member: Member) -> None:
+        subscriber, member.subscriber = member.subscriber, None
+        if subscriber is not None:
+            await subscriber.close()
+
+    async def _subscriber_lost(self, member: Member, subscriber: Subscriber) -> None:
+        """The subscribe connection failed under a seated member: offer a new one."""
+        if member.subscriber is not subscriber or self.members.get(member.id) is not member:
+            return  # closed on purpose, or replaced already
+        member.subscriber = None
+        member.negotiating = member.renegotiate_again = False
+        log.info("subscribe connection lost room=%s participant=%s: offering a new one", self.id, member.id)
+        await self.renegotiate(member)
 
     # -- publishing ------------------------------------------------------------
 
@@ -311,9 +321,11 @@ class LiveRoom:
         if member.subscriber is None or member.subscriber.closed:
             if not tracks:
                 return
-            member.subscriber = self._rooms.sfu.create_subscriber(
+            created = self._rooms.sfu.create_subscriber(
                 subscriber_id=f"{member.id}.{next(self._rooms.serial)}"
             )
+            created.on_close.connect(lambda s: self._rooms.spawn(self._subscriber_lost(member, s)))
+            member.subscriber = created
         subscriber = member.subscriber
         for track in tracks:
             subscriber.add_track(track)
@@ -326,7 +338,8 @@ class LiveRoom:
             if forwarder.mid is not None and owner is not None:
                 mapping.append({"mid": forwarder.mid, "participant_id": owner.id,
                                 "kind": forwarder.source.kind.value})
-        await self._tell(member, "subscriber_offer", {"sdp": offer, "tracks": mapping})
+        await self._tell(member, "subscriber_offer",
+                         {"sdp": offer, "tracks": mapping, "connection": subscriber.id})
 
     async def subscriber_answered(self, member: Member, answer_sdp: str) -> None:
         """Apply the client's answer; run a pending renegotiation if one was asked for."""

@@ -73,6 +73,7 @@ export class Call extends EventTarget {
     this.socket = null;
     this.publisher = null;
     this.subscriber = null;
+    this.subscriberConnection = null;
     this.trackInfo = new Map(); // mid -> {mid, participant_id, kind}
     this.media = new Map();
     this.participants = new Map();
@@ -210,13 +211,22 @@ export class Call extends EventTarget {
 
   async publish(gen) {
     if (this.closed || gen !== this.generation) return;
+    if (this.publisher) this.publisher.close(); // a failed one being replaced
     const pc = new RTCPeerConnection(this.rtcConfig);
     this.publisher = pc;
     for (const kind of KINDS) {
       const track = this.localTrack(kind);
       if (track) pc.addTransceiver(track, { direction: "sendonly", streams: [this.localStream] });
     }
-    pc.addEventListener("connectionstatechange", () => this.emit("peerstate", { which: "publisher", state: pc.connectionState }));
+    pc.addEventListener("connectionstatechange", () => {
+      this.emit("peerstate", { which: "publisher", state: pc.connectionState });
+      // The media path failed while the socket lives on: publish again on a new connection.
+      if (pc.connectionState === "failed" && this.publisher === pc && !this.closed && gen === this.generation) {
+        this.pubChain = this.pubChain
+          .then(() => this.publish(gen))
+          .catch((err) => this.failed("publish_failed", err, gen));
+      }
+    });
     await pc.setLocalDescription(await pc.createOffer());
     await waitForGathering(pc);
     if (this.closed || gen !== this.generation) return;
@@ -232,6 +242,13 @@ export class Call extends EventTarget {
   async onSubscriberOffer(data, gen) {
     if (this.closed || gen !== this.generation) return;
     let pc = this.subscriber;
+    // A new `connection` id means the server replaced the subscribe connection
+    // (the old one failed): start afresh instead of renegotiating the dead one.
+    if (pc && data?.connection && this.subscriberConnection && data.connection !== this.subscriberConnection) {
+      pc.close();
+      pc = null;
+    }
+    this.subscriberConnection = data?.connection || null;
     if (!pc || pc.signalingState === "closed") {
       pc = new RTCPeerConnection(this.rtcConfig);
       this.subscriber = pc;
@@ -286,6 +303,7 @@ export class Call extends EventTarget {
     }
     this.publisher = null;
     this.subscriber = null;
+    this.subscriberConnection = null;
     this.trackInfo = new Map();
     if (this.media.size) {
       this.media = new Map();

@@ -89,6 +89,7 @@ class Client:
         self.received: dict[str, Received] = {}  # "<participant id>:<kind>" -> frames
         self.mapping: dict[str, dict[str, str]] = {}
         self.auto_answer = True
+        self.connection: str | None = None  # the server's id of the subscribe connection
         self._tasks: set[asyncio.Task[Any]] = set()
         for name in ("participant_joined", "participant_updated", "participant_left", "active_speaker",
                      "error"):
@@ -111,6 +112,10 @@ class Client:
             return
         for item in data["tracks"]:
             self.mapping[item["mid"]] = item
+        if self.subscriber is not None and data.get("connection") != self.connection:
+            await self.subscriber.close()  # the server replaced the subscribe connection
+            self.subscriber = None
+        self.connection = data.get("connection")
         if self.subscriber is None:
             self.subscriber = RTCPeerConnection()
             pc = self.subscriber

@@ -226,3 +226,22 @@ async def test_a_failed_republish_tells_the_others_the_old_media_is_gone(live: L
     assert refused["error"]["code"] == "invalid_sdp"
     await until(lambda: patient.named("participant_updated")[-1]["publishing"] == [],
                 what="the others told that nothing is published now")
+
+
+async def test_a_failed_subscribe_connection_is_replaced(live: LiveNode) -> None:
+    room = await live.book(DOCTOR, PATIENT)
+    doctor_p, patient_p = room["participants"]
+    doctor, patient = live.client(doctor_p["token"]), live.client(patient_p["token"])
+    await doctor.connect()
+    await patient.connect()
+    assert (await doctor.publish())["ok"]
+    await until(lambda: (v := patient.video_from(doctor_p["id"])) is not None and v.frames > 2,
+                timeout=15, what="media before the failure")
+    first, old_video = patient.connection, patient.video_from(doctor_p["id"])
+    assert patient.subscriber is not None
+    await patient.subscriber.close()  # the media path dies; the socket stays up
+    patient.subscriber = None
+    await until(lambda: patient.connection not in (None, first), timeout=15,
+                what="a new subscribe connection offered")
+    await until(lambda: (v := patient.video_from(doctor_p["id"])) is not old_video and v is not None
+                and v.frames > 2, timeout=15, what="media on the new connection")
