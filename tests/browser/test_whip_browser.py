@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCSessionDescription
 from playwright.async_api import Browser
 
 from tests.browser.conftest import VIDEO_PLAYING_JS, book, join, until
 from tests.processes import ServerProcess
-from tests.signalling.clients import WhepViewer, publish_offer
+from tests.signalling.clients import WhepViewer, client_pc, publish_offer
 from tests.signalling.clients import until as until_here
 
 
@@ -23,7 +23,7 @@ async def post_sdp(url: str, token: str, sdp: str) -> tuple[int, dict[str, str],
 async def test_aiortc_whip_publisher_is_seen_in_chromium(node: ServerProcess, browser: Browser) -> None:
     room = await asyncio.to_thread(book, node, [("Kamera sali", "host"), ("Radna", "member")])
     camera, councillor = room["participants"]
-    pc = RTCPeerConnection()
+    pc = client_pc()
     try:
         status, headers, answer = await post_sdp(f"{node.url}/whip/{room['id']}", camera["token"],
                                                  await publish_offer(pc))

@@ -10,10 +10,29 @@ from typing import Any
 
 import numpy as np
 import socketio
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+    VideoStreamTrack,
+)
 from av import VideoFrame
 
-from loadtests.media_clients import ToneTrack
+from loadtests.media_clients import LOOPBACK, ToneTrack
+from sfu.aiortc_internals import configure_host_addresses
+
+
+def client_pc() -> RTCPeerConnection:
+    """A client peer connection that stays on this machine: no STUN, host candidates on loopback."""
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
+async def local_description(pc: RTCPeerConnection, offer: bool = True) -> str:
+    """Set and return the offer (or answer) with every candidate, gathered on 127.0.0.1 only."""
+    configure_host_addresses(pc, LOOPBACK)
+    await pc.setLocalDescription(await (pc.createOffer() if offer else pc.createAnswer()))
+    return str(pc.localDescription.sdp)
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
@@ -56,8 +75,7 @@ async def publish_offer(pc: RTCPeerConnection, video: bool = True, audio: bool =
         pc.addTransceiver(MovingBar(), direction="sendonly")
     if audio:
         pc.addTransceiver(ToneTrack(), direction="sendonly")
-    await pc.setLocalDescription(await pc.createOffer())
-    return str(pc.localDescription.sdp)
+    return await local_description(pc)
 
 
 def consume(track: MediaStreamTrack, into: Received, tasks: set[asyncio.Task[Any]]) -> None:
@@ -117,7 +135,7 @@ class Client:
             self.subscriber = None
         self.connection = data.get("connection")
         if self.subscriber is None:
-            self.subscriber = RTCPeerConnection()
+            self.subscriber = client_pc()
             pc = self.subscriber
 
             @pc.on("track")
@@ -129,8 +147,8 @@ class Client:
                 consume(track, self.received[key], self._tasks)
 
         await self.subscriber.setRemoteDescription(RTCSessionDescription(data["sdp"], "offer"))
-        await self.subscriber.setLocalDescription(await self.subscriber.createAnswer())
-        ack = await self.sio.call("subscriber_answer", {"sdp": self.subscriber.localDescription.sdp})
+        answer = await local_description(self.subscriber, offer=False)
+        ack = await self.sio.call("subscriber_answer", {"sdp": answer})
         assert ack["ok"], ack
 
     async def connect(self) -> None:
@@ -138,7 +156,7 @@ class Client:
         await until(lambda: self.welcome is not None, what="welcome")
 
     async def publish(self, video: bool = True, audio: bool = True) -> dict[str, Any]:
-        self.publisher = RTCPeerConnection()
+        self.publisher = client_pc()
         offer = await publish_offer(self.publisher, video, audio)
         ack: dict[str, Any] = await self.sio.call("publish", {"sdp": offer})
         if ack.get("ok"):
@@ -165,7 +183,7 @@ class WhepViewer:
     """A WHEP client: receives one participant's audio and video and decodes them."""
 
     def __init__(self) -> None:
-        self.pc = RTCPeerConnection()
+        self.pc = client_pc()
         self.pc.addTransceiver("video", direction="recvonly")
         self.pc.addTransceiver("audio", direction="recvonly")
         self.received: dict[str, Received] = {}
@@ -177,8 +195,7 @@ class WhepViewer:
             consume(track, self.received[track.kind], self._tasks)
 
     async def offer(self) -> str:
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        return str(self.pc.localDescription.sdp)
+        return await local_description(self.pc)
 
     async def accept(self, answer: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCSessionDescription
 
 from tests.conftest import auth
-from tests.signalling.clients import WhepViewer, publish_offer, until
+from tests.signalling.clients import WhepViewer, client_pc, publish_offer, until
 from tests.signalling.conftest import DOCTOR, PATIENT, VIEWER, LiveNode
 
 SDP = {"Content-Type": "application/sdp"}
@@ -29,7 +29,7 @@ async def test_whip_publisher_is_seen_by_socket_participants(live: LiveNode) -> 
     doctor_p, patient_p = room["participants"]
     watcher = live.client(patient_p["token"])
     await watcher.connect()
-    pc = RTCPeerConnection()
+    pc = client_pc()
     offer = await publish_offer(pc)
     status, headers, answer = await post(f"{live.url}/whip/{room['id']}", offer, bearer(doctor_p["token"]))
     assert status == 201, answer
@@ -79,7 +79,7 @@ async def test_whip_and_whep_refuse_bad_requests(live: LiveNode) -> None:
     room = await live.book(DOCTOR, PATIENT, VIEWER)
     other = await live.book(DOCTOR)
     doctor_t, patient_t, viewer_t = (p["token"] for p in room["participants"])
-    pc = RTCPeerConnection()
+    pc = client_pc()
     offer = await publish_offer(pc)
     whip = f"{live.url}/whip/{room['id']}"
     cases: list[tuple[str, str, dict[str, str], int]] = [
@@ -107,7 +107,7 @@ async def test_whip_and_whep_refuse_bad_requests(live: LiveNode) -> None:
 
 async def test_cancelled_room_and_removed_participant_answer_410(live: LiveNode) -> None:
     room = await live.book(DOCTOR, PATIENT)
-    pc = RTCPeerConnection()
+    pc = client_pc()
     offer = await publish_offer(pc)
     whip = f"{live.url}/whip/{room['id']}"
     async with aiohttp.ClientSession() as http:
@@ -147,7 +147,7 @@ def expired_token(token: str) -> str:
 
 async def test_expired_token_and_unknown_room(live: LiveNode) -> None:
     room = await live.book(DOCTOR)
-    pc = RTCPeerConnection()
+    pc = client_pc()
     offer = await publish_offer(pc)
     token = room["participants"][0]["token"]
     await problem(*(await post(f"{live.url}/whip/{room['id']}", offer, bearer(expired_token(token)))), 401)
@@ -157,7 +157,7 @@ async def test_expired_token_and_unknown_room(live: LiveNode) -> None:
 
 async def test_candidates_come_from_media_addresses(live: LiveNode) -> None:
     room = await live.book(DOCTOR)
-    pc = RTCPeerConnection()
+    pc = client_pc()
     status, _, answer = await post(f"{live.url}/whip/{room['id']}", await publish_offer(pc),
                                    bearer(room["participants"][0]["token"]))
     assert status == 201
@@ -175,7 +175,7 @@ async def test_nat_announced_address_replaces_the_local_one(tmp_path: Any) -> No
     for workers in (0, 1):
         async with running_node(tmp_path / str(workers), workers, media_addresses=media) as live:
             room = await live.book(DOCTOR)
-            pc = RTCPeerConnection()
+            pc = client_pc()
             status, _, answer = await post(f"{live.url}/whip/{room['id']}", await publish_offer(pc),
                                            bearer(room["participants"][0]["token"]))
             await pc.close()
