@@ -40,15 +40,29 @@ from pathlib import Path
 from statistics import mean
 from typing import Protocol
 
-from loadtests.cpu import CoreTimes, ProcessCpu, WindowCpu, core_times, pin_current_process, process_cpu
+import aiohttp
+
+from loadtests.cpu import (
+    CoreTimes,
+    ProcessCpu,
+    WindowCpu,
+    core_times,
+    pin_current_process,
+    pinned_command,
+    process_cpu,
+)
 from loadtests.konsylium_node import BookedRoom, KonsyliumNode
 from loadtests.media_clients import CountingSubscriber, PictureCheck, SyntheticPublisher, check_picture
+from loadtests.node import free_port
 from loadtests.profile_summary import load as load_profile
 from loadtests.profile_summary import markdown as profile_markdown
 
 SFU_CORE, CLIENT_CORE = 0, 1
 TARGETS = ("konsylium", "janus", "janus-el1")
-LABELS = {"konsylium": "Konsylium", "janus": "Janus (default)", "janus-el1": "Janus (event_loops=1)"}
+#: Measured only when asked for (--targets ...,naive): it melts down at N = 32.
+OPTIONAL_TARGETS = ("naive",)
+LABELS = {"konsylium": "Konsylium", "janus": "Janus (default)", "janus-el1": "Janus (event_loops=1)",
+          "naive": "aiortc MediaRelay (naive)"}
 SAMPLE_PACKETS = 400  # video packets kept by subscriber 0 for the picture check (~3.5 s)
 
 
@@ -109,9 +123,62 @@ async def konsylium(n: int, workers: int | None) -> AsyncIterator[MediaServer]:
         yield KonsyliumServer(node, room)
 
 
+class NaiveServer:
+    """The MediaRelay baseline (loadtests/naive_relay.py): decode once, encode per viewer."""
+
+    def __init__(self, url: str, pid: int) -> None:
+        self.url = url
+        self.pid = pid
+
+    async def _post(self, path: str, offer: str) -> str:
+        async with aiohttp.ClientSession() as http, http.post(
+            f"{self.url}{path}", data=offer, headers={"Content-Type": "application/sdp"}
+        ) as resp:
+            if resp.status != 201:
+                raise RuntimeError(f"naive relay answered {resp.status} to {path}")
+            return await resp.text()
+
+    async def publish(self, publisher: SyntheticPublisher) -> None:
+        await publisher.accept(await self._post("/whip", await publisher.offer()))
+
+    async def subscribe(self, index: int, subscriber: CountingSubscriber, kinds: list[str]) -> None:
+        await subscriber.accept(await self._post("/whep", await subscriber.offer(kinds)))
+
+    async def forwarded_packets(self) -> int | None:
+        return None  # counted at the subscribers
+
+
+@asynccontextmanager
+async def naive() -> AsyncIterator[MediaServer]:
+    port = free_port()
+    command = pinned_command([sys.executable, "-m", "loadtests.naive_relay", "--port", str(port)], SFU_CORE)
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(300):
+                try:
+                    async with http.get(f"{url}/healthz") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+        yield NaiveServer(url, proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def start_target(target: str, n: int, args: argparse.Namespace) -> AbstractAsyncContextManager[MediaServer]:
     if target == "konsylium":
         return konsylium(n, args.konsylium_workers)
+    if target == "naive":
+        return naive()
     from loadtests.janus import janus_server
 
     return janus_server(event_loops=1 if target == "janus-el1" else None, core=SFU_CORE, audio=args.audio)
@@ -328,7 +395,7 @@ def marginal_us(low: Level, high: Level) -> float:
 
 def summary_table(results: list[Measurement]) -> str:
     by = levels(results)
-    targets = [t for t in TARGETS if any(r.target == t for r in results)]
+    targets = [t for t in TARGETS + OPTIONAL_TARGETS if any(r.target == t for r in results)]
     ns = sorted({r.subscribers for r in results})
     head = "| N | " + " | ".join(f"{LABELS[t]} CPU % | µs/pkt" for t in targets)
     sep = "| ---: | " + " | ".join("---: | ---:" for _ in targets)
@@ -372,7 +439,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repetitions", type=int, default=2)
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds before each window")
     parser.add_argument("--window", type=float, default=15.0, help="seconds measured")
-    parser.add_argument("--targets", default=",".join(TARGETS), help=f"subset of {','.join(TARGETS)}")
+    parser.add_argument("--targets", default=",".join(TARGETS),
+                        help=f"some of {','.join(TARGETS + OPTIONAL_TARGETS)}")
     parser.add_argument("--audio", action="store_true", help="also publish Opus (default: video only)")
     parser.add_argument("--konsylium-workers", type=int, default=None,
                         help="KONSYLIUM_WORKERS for the node (default: the node's own, one per CPU)")
@@ -388,7 +456,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.targets = "konsylium"
     args.levels = [int(n) for n in str(args.subscribers).split(",")]
     args.target_list = [t for t in str(args.targets).split(",") if t]
-    unknown = set(args.target_list) - set(TARGETS)
+    unknown = set(args.target_list) - set(TARGETS) - set(OPTIONAL_TARGETS)
     if unknown:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
     return args

@@ -57,8 +57,13 @@ class Participant:
 
     async def join(self) -> None:
         sio = socketio.AsyncClient(reconnection=False)
-        welcomed = asyncio.get_running_loop().create_future()
-        sio.on("welcome", lambda data: welcomed.done() or welcomed.set_result(data))
+        welcomed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def on_welcome(data: Any) -> None:
+            if not welcomed.done():
+                welcomed.set_result(data)
+
+        sio.on("welcome", on_welcome)
         sio.on("participant_updated", self._updated)
         started = time.perf_counter()
         await sio.connect(self.url, auth={"token": self.token}, transports=["websocket"], wait_timeout=20)

@@ -30,7 +30,7 @@ from typing import Any
 import aiohttp
 
 from loadtests.cpu import pinned_command
-from loadtests.konsylium_node import free_port
+from loadtests.node import free_port
 from loadtests.media_clients import CountingSubscriber, SyntheticPublisher
 
 __all__ = ["JanusApi", "JanusServer", "janus_server"]
