@@ -30,8 +30,8 @@ from typing import Any
 import aiohttp
 
 from loadtests.cpu import pinned_command
-from loadtests.node import free_port
 from loadtests.media_clients import CountingSubscriber, SyntheticPublisher
+from loadtests.node import free_port
 
 __all__ = ["JanusApi", "JanusServer", "janus_server"]
 
