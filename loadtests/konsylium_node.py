@@ -141,6 +141,26 @@ class KonsyliumNode:
                 raise RuntimeError(f"POST {path} failed: {resp.status} {text}")
             return text
 
+    async def book_members(self, count: int) -> tuple[str, list[tuple[str, str]]]:
+        """Book an A2A meeting open now with `count` members; return (room id, [(id, token)])."""
+        start = datetime.now(UTC)
+        body = {"title": f"Meeting of {count}", "kind": "meeting", "model": "A2A",
+                "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat(),
+                "participants": [{"display_name": f"Member {i}", "role": "member", "party": "administration"}
+                                 for i in range(count)]}
+        async with self.http.post(f"{self.url}/api/v1/rooms", json=body,
+                                  headers={"Authorization": f"Bearer {KEY}"}) as resp:
+            room: dict[str, Any] = await resp.json()
+            if resp.status != 201:
+                raise RuntimeError(f"booking failed: {resp.status} {room}")
+        return room["id"], [(p["id"], p["token"]) for p in room["participants"]]
+
+    async def whip_as(self, room_id: str, token: str, offer: str) -> str:
+        return await self._post_sdp(f"/whip/{room_id}", token, offer)
+
+    async def whep_of(self, room_id: str, participant_id: str, token: str, offer: str) -> str:
+        return await self._post_sdp(f"/whep/{room_id}?participant={participant_id}", token, offer)
+
     async def whip(self, room: BookedRoom, offer: str) -> str:
         return await self._post_sdp(f"/whip/{room.id}", room.host_token, offer)
 

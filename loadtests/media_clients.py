@@ -18,7 +18,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from aiortc import (
@@ -31,7 +31,7 @@ from aiortc import (
 )
 from aiortc.codecs.vpx import Vp8Decoder, Vp8Encoder, vp8_depayload
 from aiortc.jitterbuffer import JitterFrame
-from aiortc.mediastreams import MediaStreamError
+from aiortc.mediastreams import VIDEO_TIME_BASE, MediaStreamError, convert_timebase
 from aiortc.rtp import is_rtcp
 from av import AudioFrame, VideoFrame
 
@@ -147,6 +147,58 @@ class FixedBitrateVp8Encoder(Vp8Encoder):
         pass
 
 
+class ReplayVp8Encoder(FixedBitrateVp8Encoder):
+    """Encode one cycle of frames once (for every publisher of the process), then replay it.
+
+    Many publishers in one load-generator process then cost almost nothing to encode. A
+    cycle starts with a keyframe, so a forced keyframe jumps back to its start; the
+    payloads (and their VP8 picture ids) repeat every cycle, which decoders accept.
+    """
+
+    CYCLE = 30
+    _cache: ClassVar[list[list[bytes]]] = []
+
+    def __init__(self, bitrate: int) -> None:
+        super().__init__(bitrate)
+        self._index = 0
+
+    def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
+        timestamp = convert_timebase(frame.pts, frame.time_base, VIDEO_TIME_BASE)
+        cache = ReplayVp8Encoder._cache
+        if len(cache) < self.CYCLE:
+            payloads, _ = super().encode(frame, force_keyframe or not cache)
+            cache.append(payloads)
+            return payloads, timestamp
+        if force_keyframe:
+            self._index = 0
+        payloads = cache[self._index % self.CYCLE]
+        self._index += 1
+        return payloads, timestamp
+
+
+class ReplayTrack(VideoStreamTrack):
+    """Moving frames for the first replay cycle, then the last one again, re-stamped.
+
+    With `ReplayVp8Encoder` only the first cycle's pictures are encoded, so the rest
+    need not be drawn: this keeps many publishers cheap in one process.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._source = MovingTexture()
+        self._last: VideoFrame | None = None
+        self._count = 0
+
+    async def recv(self) -> VideoFrame:
+        self._count += 1
+        if self._last is None or self._count <= ReplayVp8Encoder.CYCLE:
+            self._last = await self._source.recv()  # paced at 30 fps
+            return self._last
+        pts, time_base = await self.next_timestamp()
+        self._last.pts, self._last.time_base = pts, time_base
+        return self._last
+
+
 class KeyframeLimiter:
     """At most one keyframe per `interval` seconds; requests in between are coalesced and
     served when the interval has passed (delayed, never dropped)."""
@@ -186,16 +238,19 @@ class KeyframeLimiter:
 class SyntheticPublisher:
     """One aiortc publisher: VP8 (fixed bitrate) and optionally Opus, sendonly."""
 
-    def __init__(self, *, audio: bool = False, bitrate: int = 1_000_000, keyframe_interval: float = 0.5) -> None:
+    def __init__(self, *, audio: bool = False, bitrate: int = 1_000_000, keyframe_interval: float = 0.5,
+                 replay: bool = False) -> None:
+        """*replay*: encode once per process and replay (for many publishers, see ReplayVp8Encoder)."""
         self.pc = _client_pc()
-        self.video = MovingTexture()
+        self.video: VideoStreamTrack = ReplayTrack() if replay else MovingTexture()
         self.packets_sent = 0
         video = self.pc.addTransceiver(self.video, direction="sendonly")
         capabilities = RTCRtpSender.getCapabilities("video").codecs
         video.setCodecPreferences(
             [c for c in capabilities if c.mimeType.lower() in ("video/vp8", "video/rtx")]
         )
-        setattr(video.sender, _SENDER_ENCODER, FixedBitrateVp8Encoder(bitrate))
+        encoder = ReplayVp8Encoder(bitrate) if replay else FixedBitrateVp8Encoder(bitrate)
+        setattr(video.sender, _SENDER_ENCODER, encoder)
         self.keyframes = KeyframeLimiter(video.sender, keyframe_interval)
         if audio:
             self.pc.addTransceiver(ToneTrack(), direction="sendonly")

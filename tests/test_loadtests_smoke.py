@@ -56,3 +56,16 @@ def test_join_benchmark_runs() -> None:
     assert done.returncode == 0, done.stderr
     rows = [line for line in done.stdout.splitlines() if line.startswith("| 1 ")]
     assert len(rows) == 1 and float(rows[0].split("|")[2]) > 0, done.stdout  # -1 would mean no frame
+
+
+def test_room_scenarios_benchmark_runs(tmp_path: Path) -> None:
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtests.bench_rooms", "--scenarios", "rooms:2x2", "--workers", "2",
+         "--warmup", "1", "--window", "2", "--json", str(tmp_path / "rooms.json")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    (result,) = json.loads((tmp_path / "rooms.json").read_text())
+    assert result["streams"] == 4 and result["forwarded_per_second"] > 0, result
