@@ -9,7 +9,7 @@ TEST_STAMP := $(VENV)/.test-installed
 APT_STAMP := $(VENV)/.apt-installed
 WEB_STAMP := web/node_modules/.installed
 
-.PHONY: run test lint bench-booking bench-sfu bench-signalling bench-join clean
+.PHONY: run test lint bench-booking bench-sfu bench-rooms bench-signalling bench-join clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,9 @@ bench-sfu: $(TEST_STAMP) $(WEB_STAMP)
 	@command -v janus >/dev/null && command -v gcc >/dev/null || \
 	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q janus gcc)
 	$(PY) -m loadtests.bench_sfu
+
+bench-rooms: $(TEST_STAMP)
+	$(PY) -m loadtests.bench_rooms
 
 bench-signalling: $(TEST_STAMP)
 	$(PY) -m loadtests.bench_signalling
