@@ -16,7 +16,10 @@ Hooks:
 * sender port: `RTCRtpSender.send` is wrapped to learn when the sender has started,
   `_send_keyframe` is replaced to route PLI/FIR to the SFU; packets are serialized
   with the sender's header extension map, kept in its NACK history and sent through
-  `RTCDtlsTransport._send_rtp` (SRTP). The sender's SR clock and counters are set so
+  `RTCDtlsTransport._send_rtp` (SRTP) -- or, when the connection is up, protected with
+  the DTLS transport's SRTP session and handed straight to the nominated aioice pair's
+  datagram transport (what `_send_rtp` → `Connection.sendto` → `StunProtocol.send_data`
+  do, without their coroutines). The sender's SR clock and counters are set so
   its own RTCP sender reports carry the publisher's NTP/RTP mapping.
 * ICE: the gatherer's aioice `Connection.gather_candidates` is replaced to gather host
   candidates on configured addresses (aioice skips 127.0.0.1).
@@ -26,13 +29,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import struct
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from aioice.ice import StunProtocol
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.codecs import is_rtx
-from aiortc.rtp import RTP_HISTORY_SIZE, RtcpSrPacket, RtpPacket, unwrap_rtx
+from aiortc.rtcdtlstransport import State as _DtlsState
+from aiortc.rtp import RTP_HEADER_LENGTH, RTP_HISTORY_SIZE, RtcpSrPacket, RtpPacket, unwrap_rtx
 
 __all__ = [
     "AIORTC_VERSION",
@@ -69,6 +75,10 @@ _TX_NTP = "_RTCRtpSender__ntp_timestamp"
 _TX_RTP_TS = "_RTCRtpSender__rtp_timestamp"
 _TX_PACKETS = "_RTCRtpSender__packet_count"
 _TX_OCTETS = "_RTCRtpSender__octet_count"
+_DTLS_TX_BYTES = "_RTCDtlsTransport__tx_bytes"
+_DTLS_TX_PACKETS = "_RTCDtlsTransport__tx_packets"
+_DTLS_CONNECTED = _DtlsState.CONNECTED
+_RTP_HEADER = struct.Struct("!BBHLL")
 
 
 # Every private name used in this module, by owner (checked by tests/sfu/test_aiortc_internals.py).
@@ -103,13 +113,23 @@ REQUIRED_INTERNALS: dict[str, tuple[str, ...]] = {
         "transport",
     ),
     "RTCRtpTransceiver": ("_codecs",),
-    "RTCDtlsTransport": ("_send_rtp", "_register_rtp_receiver", "transport"),
+    "RTCDtlsTransport": (
+        _DTLS_TX_BYTES,
+        _DTLS_TX_PACKETS,
+        "_send_rtp",
+        "_register_rtp_receiver",
+        "_state",
+        "_tx_srtp",
+        "transport",
+    ),
+    "RTCIceTransport": ("_connection",),
     "RTCIceGatherer": ("_connection",),
     "aioice.Connection": (
         "_local_candidates_start",
         "_local_candidates_end",
         "_local_candidates",
         "_components",
+        "_nominated",
         "get_component_candidates",
         "gather_candidates",
     ),
@@ -126,6 +146,8 @@ REQUIRED_INTERNALS: dict[str, tuple[str, ...]] = {
         "serialize",
     ),
     "HeaderExtensions": ("mid", "audio_level"),
+    "aioice.CandidatePair": ("protocol", "remote_addr"),
+    "aioice.StunProtocol": ("send_data", "transport"),
     "RtcpSrPacket": ("ssrc", "sender_info"),
     "RtcpSenderInfo": ("ntp_timestamp", "rtp_timestamp"),
 }
@@ -369,49 +391,137 @@ class SenderPort:
     Packets get the sender's SSRC and MID, are kept in its history (so the sender
     answers the subscriber's NACKs, with RTX if negotiated) and are SRTP-protected by
     its DTLS transport.
+
+    Fast path (`send` returns the size): the header is packed from a cached copy of the
+    header-extension block aiortc would serialize (MID, and the audio level if any), the
+    packet is protected with the DTLS transport's SRTP session and handed to the
+    nominated ICE pair's datagram transport synchronously -- exactly what
+    `RTCDtlsTransport._send_rtp` → `Connection.send` → `StunProtocol.send_data` do, minus
+    four coroutines. Whenever a precondition does not hold (DTLS not connected, no
+    nominated pair, the pair's transport closing, a protocol overriding `send_data`, a
+    header aiortc would classify as RTCP) `send` returns a coroutine instead that sends
+    through aiortc's own path; await it (it raises ConnectionError if not connected).
     """
 
-    __slots__ = ("_ext_map", "_history", "_mid", "_sender", "_transport", "ssrc")
+    __slots__ = (
+        "_dtls",
+        "_ext_blocks",
+        "_ext_map",
+        "_history",
+        "_ice",
+        "_mid",
+        "_pair",
+        "_pair_addr",
+        "_pair_transport",
+        "_sender",
+        "fast_sends",
+        "slow_sends",
+        "ssrc",
+    )
 
     def __init__(self, sender: RTCRtpSender, mid: str | None) -> None:
         self._sender = sender
         self._mid = mid
         self._history: dict[int, Any] = getattr(sender, _TX_HISTORY)
         self._ext_map: Any = getattr(sender, _TX_EXT_MAP)
-        self._transport: Any = sender.transport
+        self._dtls: Any = sender.transport
+        self._ice: Any = self._dtls.transport._connection
+        self._ext_blocks: dict[Any, bytes] = {}
+        self._pair: Any = None
+        self._pair_addr: tuple[str, int] | None = None
+        self._pair_transport: Any = None
         self.ssrc: int = int(sender._ssrc)
+        self.fast_sends = 0
+        self.slow_sends = 0
 
     def has_sent(self, sequence_number: int) -> bool:
         """Return True if the packet numbered `sequence_number` is in the history."""
         packet = self._history.get(sequence_number % RTP_HISTORY_SIZE)
         return packet is not None and packet.sequence_number == sequence_number
 
-    async def send(self, source: Any, payload_type: int, sequence_number: int) -> int:
-        """Send `source`'s payload with the given payload type and number; return bytes sent.
+    def _ext_block(self, audio_level: Any) -> bytes:
+        """The extension part of the header aiortc serializes (profile, length, value)."""
+        block = self._ext_blocks.get(audio_level)
+        if block is None:
+            probe = RtpPacket()
+            probe.extensions.mid = self._mid
+            probe.extensions.audio_level = audio_level
+            block = probe.serialize(self._ext_map)[RTP_HEADER_LENGTH:]
+            if len(self._ext_blocks) < 512:
+                self._ext_blocks[audio_level] = block
+        return block
 
-        Timestamp, marker, CSRCs, padding and the audio level are kept. Raises
-        ConnectionError if the transport is not connected.
+    def send(self, source: Any, payload_type: int, sequence_number: int) -> int | Coroutine[Any, Any, int]:
+        """Send `source`'s payload with the given payload type and number.
+
+        Returns the bytes sent, or (fast path unavailable) a coroutine to await that
+        sends through aiortc and returns them, raising ConnectionError if the transport
+        is not connected. Timestamp, marker, CSRCs, padding and the audio level are kept.
         """
-        packet = RtpPacket(
-            payload_type=payload_type,
-            marker=source.marker,
-            sequence_number=sequence_number,
-            timestamp=source.timestamp,
-            ssrc=self.ssrc,
-            payload=source.payload,
-        )
-        packet.csrc = source.csrc
-        packet.padding_size = source.padding_size
+        payload = source.payload
+        marker = source.marker
+        timestamp = source.timestamp
+        csrc = source.csrc
+        padding_size = source.padding_size
+        audio_level = source.extensions.audio_level
+        packet = RtpPacket(payload_type, marker, sequence_number, timestamp, self.ssrc, payload)
+        packet.csrc = csrc
+        packet.padding_size = padding_size
         extensions = packet.extensions
         extensions.mid = self._mid
-        extensions.audio_level = source.extensions.audio_level
-        data: bytes = packet.serialize(self._ext_map)
+        extensions.audio_level = audio_level
+        if csrc or padding_size:
+            data: bytes = packet.serialize(self._ext_map)
+        else:
+            block = self._ext_block(audio_level)
+            data = (
+                _RTP_HEADER.pack(
+                    0x90 if block else 0x80,
+                    (marker << 7) | payload_type,
+                    sequence_number,
+                    timestamp,
+                    self.ssrc,
+                )
+                + block
+                + payload
+            )
         self._history[sequence_number % RTP_HISTORY_SIZE] = packet
-        await self._transport._send_rtp(data)
+        dtls = self._dtls
+        pair = self._ice._nominated.get(1)
+        if (
+            pair is None
+            or dtls._state is not _DTLS_CONNECTED
+            or 192 <= data[1] <= 208  # aiortc would protect it as RTCP (RFC 5761 clash)
+        ):
+            return self._send_slow(data, len(payload))
+        if pair is not self._pair:
+            protocol = pair.protocol
+            if type(protocol).send_data is not StunProtocol.send_data:
+                return self._send_slow(data, len(payload))
+            self._pair = pair
+            self._pair_addr = pair.remote_addr
+            self._pair_transport = protocol.transport
+        transport = self._pair_transport
+        if transport.is_closing():
+            return self._send_slow(data, len(payload))
+        protected = dtls._tx_srtp.protect(data)
+        transport.sendto(protected, self._pair_addr)
+        setattr(dtls, _DTLS_TX_BYTES, getattr(dtls, _DTLS_TX_BYTES) + len(protected))
+        setattr(dtls, _DTLS_TX_PACKETS, getattr(dtls, _DTLS_TX_PACKETS) + 1)
+        self._count(len(payload))
+        self.fast_sends += 1
+        return len(data)
+
+    async def _send_slow(self, data: bytes, payload_size: int) -> int:
+        await self._dtls._send_rtp(data)
+        self._count(payload_size)
+        self.slow_sends += 1
+        return len(data)
+
+    def _count(self, payload_size: int) -> None:
         sender = self._sender
         setattr(sender, _TX_PACKETS, getattr(sender, _TX_PACKETS) + 1)
-        setattr(sender, _TX_OCTETS, getattr(sender, _TX_OCTETS) + len(source.payload))
-        return len(data)
+        setattr(sender, _TX_OCTETS, getattr(sender, _TX_OCTETS) + payload_size)
 
     def set_sender_report_clock(self, ntp_timestamp: int, rtp_timestamp: int) -> None:
         """Make the sender's next RTCP SRs carry this NTP/RTP timestamp pair."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from enum import Enum
 from typing import Any
 
@@ -132,39 +132,56 @@ class TrackForwarder:
         if self.state in (ForwarderState.WAITING_FOR_KEYFRAME, ForwarderState.FORWARDING):
             self.request_keyframe()
 
-    async def forward(self, packet: Any, keyframe_start: bool) -> None:
-        """Send one publisher packet to the subscriber, if and when it should get it."""
+    def forward(self, packet: Any, keyframe_start: bool) -> Awaitable[None] | None:
+        """Send one publisher packet to the subscriber, if and when it should get it.
+
+        Synchronous when the sender's fast path is up (returns None); otherwise returns
+        an awaitable that completes the send, which the caller must await before
+        forwarding the next packet (to keep the order).
+        """
         state = self.state
         if state is ForwarderState.FORWARDING:
             seq = self._sequence.rewrite(packet.sequence_number)
             if seq is None:
-                return
+                return None
         elif state is ForwarderState.WAITING_FOR_KEYFRAME:
             if not keyframe_start:
                 self.stats.packets_dropped_before_keyframe += 1
                 if time.monotonic() - self._last_keyframe_request > _KEYFRAME_RETRY:
                     self.request_keyframe()
-                return
+                return None
             seq = self._sequence.start(packet.sequence_number)
             self.state = ForwarderState.FORWARDING
             logger.debug("forwarder %s: first packet seq=%s", self.source.id, seq)
         else:
-            return
+            return None
         port = self._port
         assert port is not None
         if port.has_sent(seq):
-            return
+            return None
+        sent = port.send(packet, self._payload_type, seq)
+        if isinstance(sent, int):
+            self._count(sent)
+            return None
+        return self._finish_send(sent)
+
+    async def _finish_send(self, sending: Coroutine[Any, Any, int]) -> None:
         try:
-            size = await port.send(packet, self._payload_type, seq)
+            size = await sending
         except ConnectionError:
             return
-        self.stats.packets_forwarded += 1
-        self.stats.bytes_forwarded += size
+        self._count(size)
+
+    def _count(self, size: int) -> None:
+        stats = self.stats
+        stats.packets_forwarded += 1
+        stats.bytes_forwarded += size
         source_stats = self.source.stats
         source_stats.packets_forwarded += 1
         source_stats.bytes_forwarded += size
-        self._counters.packets_forwarded += 1
-        self._counters.bytes_forwarded += size
+        counters = self._counters
+        counters.packets_forwarded += 1
+        counters.bytes_forwarded += size
 
     def set_sender_report_clock(self, ntp_timestamp: int, rtp_timestamp: int) -> None:
         """Let the subscriber's SRs carry the publisher's NTP/RTP mapping (lip sync)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from aiortc import RTCRtpReceiver
@@ -26,8 +27,11 @@ class PacketSink(Protocol):
     def wants_keyframe(self) -> bool:
         """True while the sink drops packets until a keyframe begins."""
 
-    async def forward(self, packet: Any, keyframe_start: bool) -> None:
-        """Forward one RTP packet (already RTX-unwrapped)."""
+    def forward(self, packet: Any, keyframe_start: bool) -> Awaitable[None] | None:
+        """Forward one RTP packet (already RTX-unwrapped).
+
+        Returns None if done, or an awaitable to await before the next packet.
+        """
 
     def set_sender_report_clock(self, ntp_timestamp: int, rtp_timestamp: int) -> None:
         """Take the publisher's latest NTP/RTP timestamp pair (RTCP SR)."""
@@ -163,7 +167,9 @@ class PublishedTrack:
                 keyframe_start = is_keyframe_start(self.codec, packet.payload)
                 break
         for sink in tuple(sinks):
-            await sink.forward(packet, keyframe_start)
+            pending = sink.forward(packet, keyframe_start)
+            if pending is not None:
+                await pending
 
     def _ssrc_changed(self, ssrc: int) -> None:
         previous, self._media_ssrc = self._media_ssrc, ssrc

@@ -5,6 +5,7 @@ If an aiortc upgrade moves or renames any of them, these tests fail and name it.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import re
 from typing import Any
@@ -28,8 +29,23 @@ def require(owner: str, obj: Any, name: str) -> None:
     )
 
 
+class _NoConnection:
+    """The aioice Connection a bare StunProtocol reports to (nothing to do)."""
+
+    def protocol_lost(self, protocol: Any) -> None:
+        pass
+
+
 @pytest.fixture
 async def instances() -> Any:
+    from aioice.candidate import Candidate
+    from aioice.ice import CandidatePair, StunProtocol
+
+    loop = asyncio.get_running_loop()
+    udp, protocol = await loop.create_datagram_endpoint(
+        lambda: StunProtocol(_NoConnection()), local_addr=("127.0.0.1", 0)
+    )
+    remote = Candidate("1", 1, "udp", 1, "127.0.0.1", 9, "host")
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     transceiver = pc.addTransceiver("video")
     sr = aiortc_rtp.RtcpSrPacket(
@@ -40,6 +56,9 @@ async def instances() -> Any:
         "RTCRtpSender": transceiver.sender,
         "RTCRtpTransceiver": transceiver,
         "RTCDtlsTransport": transceiver.sender.transport,
+        "RTCIceTransport": transceiver.sender.transport.transport,
+        "aioice.CandidatePair": CandidatePair(protocol, remote),
+        "aioice.StunProtocol": protocol,
         "RTCIceGatherer": transceiver.sender.transport.transport.iceGatherer,
         "aioice.Connection": transceiver.sender.transport.transport.iceGatherer._connection,
         "RtpPacket": aiortc_rtp.RtpPacket(),
@@ -48,6 +67,7 @@ async def instances() -> Any:
         "RtcpSenderInfo": sr.sender_info,
     }
     yield objects
+    udp.close()
     await pc.close()
 
 
@@ -129,6 +149,29 @@ def test_replaced_receive_covers_everything_aiortc_receive_does() -> None:
         assert step in source, f"RTCRtpReceiver.receive no longer does {step}"
 
 
+def _aioice_connection() -> Any:
+    from aioice import Connection
+
+    return Connection
+
+
+def _aioice_stun_protocol() -> Any:
+    from aioice.ice import StunProtocol
+
+    return StunProtocol
+
+
+def test_is_rtcp_range_matches_fast_path() -> None:
+    # SenderPort hands headers whose second byte is in 192..208 to aiortc (it would SRTCP them).
+    from aiortc import rtcdtlstransport
+
+    assert [b for b in range(256) if rtcdtlstransport.is_rtcp(bytes([0x80, b]))] == list(range(192, 209))
+
+
+def test_dtls_connected_state_name() -> None:
+    assert internals._DTLS_CONNECTED.name == "CONNECTED"
+
+
 @pytest.mark.parametrize(
     ("func", "needle"),
     [
@@ -141,6 +184,20 @@ def test_replaced_receive_covers_everything_aiortc_receive_does() -> None:
         (RTCRtpSender._run_rtcp, "ntp_timestamp=self.__ntp_timestamp"),
         (RTCRtpSender._run_rtcp, "rtp_timestamp=self.__rtp_timestamp"),
         (RTCRtpSender.stop, "self.__rtp_task.cancel()"),
+        # SenderPort's fast path does what these do, synchronously:
+        (aiortc.RTCDtlsTransport._send_rtp, "if self._state != State.CONNECTED:"),
+        (aiortc.RTCDtlsTransport._send_rtp, "if is_rtcp(data):"),
+        (aiortc.RTCDtlsTransport._send_rtp, "data = self._tx_srtp.protect(data)"),
+        (aiortc.RTCDtlsTransport._send_rtp, "await self.transport._send(data)"),
+        (aiortc.RTCDtlsTransport._send_rtp, "self.__tx_bytes += len(data)"),
+        (aiortc.RTCDtlsTransport._send_rtp, "self.__tx_packets += 1"),
+        (aiortc.RTCIceTransport.__init__, "self._send = self._connection.send"),
+        (_aioice_connection().send, "await self.sendto(data, 1)"),
+        (_aioice_connection().sendto, "active_pair = self._nominated.get(component)"),
+        (_aioice_connection().sendto, "await active_pair.protocol.send_data(data, active_pair.remote_addr)"),
+        (_aioice_stun_protocol().send_data, "self.transport.sendto(data, addr)"),
+        (aiortc_rtp.RtpPacket.serialize, "extensions_map.set(self.extensions)"),
+        (aiortc_rtp.RtpPacket.serialize, "data += self.payload"),
     ],
 )
 def test_behaviour_the_hooks_rely_on(func: Any, needle: str) -> None:
