@@ -6,8 +6,6 @@ Clients may touch aiortc internals directly (to capture and drop packets); the S
 from __future__ import annotations
 
 import asyncio
-import fractions
-import math
 import re
 import time
 from collections.abc import Callable
@@ -25,8 +23,9 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtp import RtcpPacket, RtcpSrPacket, RtpPacket, is_rtcp
-from av import AudioFrame, VideoFrame
+from av import VideoFrame
 
+from loadtests.media_clients import ToneTrack
 from sfu import Subscriber
 from sfu.aiortc_internals import configure_host_addresses
 
@@ -59,36 +58,6 @@ class MovingBarTrack(VideoStreamTrack):
         frame.pts = pts
         frame.time_base = time_base
         self.frames += 1
-        return frame
-
-
-class ToneTrack(MediaStreamTrack):
-    """Synthetic audio: a 440 Hz tone, 20 ms frames, paced in real time."""
-
-    kind = "audio"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._start: float | None = None
-        self._pts = 0
-
-    async def recv(self) -> AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        rate, samples = 48000, 960
-        if self._start is None:
-            self._start = time.time()
-        else:
-            wait = self._start + (self._pts + samples) / rate - time.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._pts += samples
-        t = (np.arange(samples) + self._pts) / rate
-        tone = (np.sin(2 * math.pi * 440 * t) * 8000).astype(np.int16)
-        frame = AudioFrame.from_ndarray(tone.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = rate
-        frame.pts = self._pts
-        frame.time_base = fractions.Fraction(1, rate)
         return frame
 
 
