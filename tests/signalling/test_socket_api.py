@@ -245,3 +245,17 @@ async def test_a_failed_subscribe_connection_is_replaced(live: LiveNode) -> None
                 what="a new subscribe connection offered")
     await until(lambda: (v := patient.video_from(doctor_p["id"])) is not old_video and v is not None
                 and v.frames > 2, timeout=15, what="media on the new connection")
+
+
+async def test_one_publisher_three_subscribers_through_the_node(live: LiveNode) -> None:
+    room = await live.book(DOCTOR, PATIENT, ("Tłumacz", "member", "citizen"), VIEWER)
+    host_p = room["participants"][0]
+    host = live.client(host_p["token"])
+    await host.connect()
+    assert (await host.publish())["ok"]
+    others = [live.client(p["token"]) for p in room["participants"][1:]]
+    for client in others:
+        await client.connect()
+    for client in others:
+        await until(lambda client=client: (v := client.video_from(host_p["id"])) is not None  # type: ignore[misc]
+                    and len(v.distinct) > 3, timeout=15, what="each subscriber decoding moving video")
