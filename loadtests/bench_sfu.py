@@ -54,6 +54,7 @@ from loadtests.cpu import (
 from loadtests.konsylium_node import BookedRoom, KonsyliumNode
 from loadtests.media_clients import CountingSubscriber, PictureCheck, SyntheticPublisher, check_picture
 from loadtests.node import free_port
+from loadtests.plot import plot_cpu_per_stream
 from loadtests.profile_summary import load as load_profile
 from loadtests.profile_summary import markdown as profile_markdown
 
@@ -449,6 +450,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="after the table, one more Konsylium run at the largest N under py-spy")
     parser.add_argument("--profile-seconds", type=float, default=30.0)
+    parser.add_argument("--plot", type=Path, metavar="PNG",
+                        help="also draw CPU per forwarded stream against N (needs matplotlib)")
     parser.add_argument("--quick", action="store_true", help="N=1, 1 s warm-up, 2 s window, Konsylium only")
     args = parser.parse_args(argv)
     if args.quick:
@@ -522,6 +525,10 @@ def main(argv: list[str] | None = None) -> int:
         report += ["", f"py-spy profile of Konsylium at N={max(args.levels)} ({profile}):", "",
                    profile_markdown(load_profile(profile, "media_worker"), top=25)]
     print("\n".join(report))
+    measurements = [{**asdict(r), "rate": r.rate, "us_per_packet": r.us_per_packet,
+                     "loss_percent": r.loss_percent} for r in results]
+    if args.plot:
+        progress(f"plot written to {plot_cpu_per_stream(measurements, LABELS, args.plot)}")
     path = args.json or Path("loadtests/results") / f"bench_sfu-{started:%Y%m%d-%H%M%S}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({
@@ -529,8 +536,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(), "pinned": pinned, "targets": targets, "levels": args.levels,
         "warmup": args.warmup, "window": args.window, "audio": args.audio, "bitrate": args.bitrate,
         "konsylium_workers": args.konsylium_workers,
-        "measurements": [{**asdict(r), "rate": r.rate, "us_per_packet": r.us_per_packet,
-                          "loss_percent": r.loss_percent} for r in results],
+        "measurements": measurements,
         "profile": None if profile is None else str(profile),
     }, indent=2))
     progress(f"results written to {path}")

@@ -21,7 +21,8 @@ def test_booking_benchmark_runs() -> None:
 
 def test_sfu_benchmark_runs(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "loadtests.bench_sfu", "--quick", "--json", str(tmp_path / "sfu.json")],
+        [sys.executable, "-m", "loadtests.bench_sfu", "--quick", "--json", str(tmp_path / "sfu.json"),
+         "--plot", str(tmp_path / "sfu.png")],
         capture_output=True, text=True, timeout=90, check=False,
     )
     assert done.returncode == 0, done.stderr
@@ -32,6 +33,7 @@ def test_sfu_benchmark_runs(tmp_path: Path) -> None:
     forwarded = float(cells[header.index("forwarded pkt/s")].replace(",", ""))
     assert forwarded > 0, done.stdout
     assert (tmp_path / "sfu.json").exists()
+    assert (tmp_path / "sfu.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_signalling_benchmark_runs(tmp_path: Path) -> None:
