@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from redis.exceptions import RedisError
 
 from konsylium.keys import DEV_TENANT, dev_api_key, token_secret
 from konsylium.logs import AccessLogger
-from konsylium.metrics import MediaTotals, NodeMetrics
+from konsylium.metrics import NodeMetrics
 from konsylium.settings import Settings
 from rooms.api import BookingApi
 from rooms.auth import ApiKeys
@@ -28,6 +27,7 @@ from rooms.sqlite_store import SqliteRoomStore
 from rooms.tokens import JoinTokens, JoinWindow
 from rooms.views import RoomViews
 from sfu import Sfu, SfuConfig
+from signalling.background import BackgroundTasks
 from signalling.join_page import JoinPage
 from signalling.live_room import LiveRooms
 from signalling.room_service import LocalRoomService, RoomService
@@ -57,18 +57,7 @@ class Node:
     api_keys: dict[str, str]
     rooms: RoomService
     redis: Redis | None = None
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-
-    def spawn(self, work: Awaitable[Any]) -> None:
-        """Run *work* in the background, referenced until done; failures are logged."""
-        task = asyncio.ensure_future(work)
-        self.tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self.tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background task failed", exc_info=task.exception())
+    tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
 
 
 NODE = web.AppKey("node", Node)
@@ -113,7 +102,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     keys = _api_keys(settings)
     sio = socketio.AsyncServer(async_mode="aiohttp", logger=False, engineio_logger=False)
     rooms = _room_service(settings, clock, SocketNotifier(sio), presence)
-    metrics = NodeMetrics(lambda: _media_totals(rooms))
+    metrics = NodeMetrics(rooms.totals)
     node = Node(
         settings=settings,
         clock=clock,
@@ -136,7 +125,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     app.router.add_routes(web_client.routes())
     app.router.add_routes(WhipApi(rooms, tokens, store, settings.public_url).routes())
     sio.attach(app)
-    SocketApi(sio, rooms, tokens, store, node.spawn,
+    SocketApi(sio, rooms, tokens, store, node.tasks.spawn,
               lambda event: metrics.signalling_messages.labels(event).inc())
     app.router.add_routes(
         [
@@ -171,8 +160,7 @@ async def _media_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     node = app[NODE]
     await node.rooms.close()
-    for task in list(node.tasks):
-        task.cancel()
+    await node.tasks.cancel()
 
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -183,11 +171,6 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     await node.redis.aclose()
     node.redis = None
-
-
-def _media_totals(rooms: RoomService) -> MediaTotals:
-    t = rooms.totals()
-    return MediaTotals(t.packets_forwarded, t.bytes_forwarded, t.publishers, t.subscribers)
 
 
 async def _healthz(request: web.Request) -> web.Response:

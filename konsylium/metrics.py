@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -14,18 +13,11 @@ from prometheus_client.registry import Collector
 
 from rooms.presence import LivePresence
 from rooms.store import RoomStore
+from signalling.room_service import MediaTotals
 
-__all__ = ["MediaTotals", "NodeMetrics"]
+__all__ = ["NodeMetrics"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass(frozen=True, slots=True)
-class MediaTotals:
-    packets_forwarded: int = 0
-    bytes_forwarded: int = 0
-    publishers: int = 0
-    subscribers: int = 0
 
 
 class _MediaCollector(Collector):
@@ -49,7 +41,7 @@ class _MediaCollector(Collector):
 class NodeMetrics:
     """The node's counters and gauges; gauges are refreshed from their sources on scrape."""
 
-    def __init__(self, media: Callable[[], MediaTotals] = lambda: MediaTotals()) -> None:
+    def __init__(self, media: Callable[[], MediaTotals]) -> None:
         """*media* reads the SFU's running totals at each scrape."""
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry

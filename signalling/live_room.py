@@ -9,7 +9,6 @@ extend `Member` and `LiveRoom` here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 from collections.abc import Callable, Coroutine
@@ -21,6 +20,7 @@ from typing import Any, Protocol
 from rooms.clock import Clock
 from rooms.model import Participant, Role, Room
 from sfu import ActiveSpeakerDetector, MediaKind, PublishedTrack, Publisher, Sfu, Subscriber
+from signalling.background import BackgroundTasks
 
 __all__ = [
     "RECONNECT_GRACE",
@@ -389,7 +389,7 @@ class LiveRooms:
         self.reconnect_grace = reconnect_grace
         self.serial = itertools.count(1)
         self._rooms: dict[str, LiveRoom] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = BackgroundTasks()
 
     def get(self, room_id: str) -> LiveRoom | None:
         return self._rooms.get(room_id)
@@ -408,22 +408,10 @@ class LiveRooms:
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run *coro* in the background, keeping a reference and logging its failure."""
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background task failed", exc_info=task.exception())
+        self._tasks.spawn(coro)
 
     async def close(self) -> None:
         for live in list(self._rooms.values()):
             await live.close()
         self._rooms.clear()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(BaseException):
-                await task
-
+        await self._tasks.cancel()
