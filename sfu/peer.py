@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Literal
 
@@ -11,8 +14,10 @@ from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCPeerConne
 from .aiortc_internals import configure_host_addresses
 from .config import SfuConfig
 from .errors import InvalidOffer
+from .stats import SfuCounters
 
 __all__ = [
+    "ServerPeer",
     "check_offer_sdp",
     "create_peer_connection",
     "local_description",
@@ -20,6 +25,7 @@ __all__ = [
     "watch_connection",
 ]
 
+logger = logging.getLogger(__name__)
 _MEDIA_LINE = re.compile(r"^m=(audio|video) ", re.MULTILINE)
 
 
@@ -72,3 +78,36 @@ def watch_connection(pc: RTCPeerConnection, on_lost: Callable[[], None]) -> None
             on_lost()
 
     pc.on("connectionstatechange", on_state_change)
+
+
+class ServerPeer(ABC):
+    """What publishers and subscribers share: one server-side connection, closed when lost."""
+
+    def __init__(self, peer_id: str, config: SfuConfig, counters: SfuCounters) -> None:
+        self.id = peer_id
+        self._config = config
+        self._counters = counters
+        self._pc = create_peer_connection(config)
+        self._closed = False
+        self._close_task: asyncio.Task[None] | None = None
+        watch_connection(self._pc, self._connection_lost)
+
+    @property
+    def closed(self) -> bool:
+        """True once closed."""
+        return self._closed
+
+    @property
+    def connection_state(self) -> str:
+        """aiortc connection state (new, connecting, connected, failed, closed)."""
+        state: str = self._pc.connectionState
+        return state
+
+    def _connection_lost(self) -> None:
+        if not self._closed and self._close_task is None:
+            logger.info("%s %s connection %s", type(self).__name__.lower(), self.id, self._pc.connectionState)
+            self._close_task = asyncio.ensure_future(self.close())
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Free everything (idempotent)."""

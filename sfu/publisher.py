@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
@@ -13,7 +12,7 @@ from .config import SfuConfig
 from .errors import InvalidOffer, SfuClosedError, UnsupportedCodec
 from .events import Event
 from .media import Codec
-from .peer import check_offer_sdp, create_peer_connection, local_description, watch_connection
+from .peer import ServerPeer, check_offer_sdp, local_description
 from .stats import SfuCounters
 from .track import PublishedTrack
 
@@ -22,7 +21,7 @@ __all__ = ["Publisher"]
 logger = logging.getLogger(__name__)
 
 
-class Publisher:
+class Publisher(ServerPeer):
     """Receives a client's tracks on one aiortc connection and never decodes them.
 
     Created by `Sfu.create_publisher(offer_sdp)`, which also produces `answer` (the SDP
@@ -37,18 +36,12 @@ class Publisher:
         counters: SfuCounters,
         on_closed: Callable[[Publisher], None],
     ) -> None:
-        self.id = publisher_id
         self.answer = ""
         self.on_track: Event[PublishedTrack] = Event("publisher.track")
         self.on_close: Event[Publisher] = Event("publisher.close")
-        self._config = config
-        self._counters = counters
+        super().__init__(publisher_id, config, counters)
         self._on_closed = on_closed
-        self._pc = create_peer_connection(config)
         self._tracks: dict[str, PublishedTrack] = {}
-        self._closed = False
-        self._close_task: asyncio.Task[None] | None = None
-        watch_connection(self._pc, self._connection_lost)
 
     def __repr__(self) -> str:
         return f"Publisher(id={self.id!r}, tracks={len(self._tracks)})"
@@ -57,17 +50,6 @@ class Publisher:
     def tracks(self) -> tuple[PublishedTrack, ...]:
         """Negotiated tracks, in m-line order (they go live when the connection is up)."""
         return tuple(self._tracks.values())
-
-    @property
-    def closed(self) -> bool:
-        """True once closed."""
-        return self._closed
-
-    @property
-    def connection_state(self) -> str:
-        """aiortc connection state (new, connecting, connected, failed, closed)."""
-        state: str = self._pc.connectionState
-        return state
 
     def decoders_idle(self) -> bool:
         """True if no track of this publisher runs a decoder (always, by design)."""
@@ -125,11 +107,6 @@ class Publisher:
             raise InvalidOffer(f"cannot create answer: {exc}") from exc
         logger.info("publisher %s negotiated %s tracks", self.id, len(self._tracks))
         return self.answer
-
-    def _connection_lost(self) -> None:
-        if not self._closed and self._close_task is None:
-            logger.info("publisher %s connection %s", self.id, self._pc.connectionState)
-            self._close_task = asyncio.ensure_future(self.close())
 
     async def close(self) -> None:
         """Tell subscribers, stop the connection and free everything (idempotent)."""

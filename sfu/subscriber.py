@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterable
 
@@ -14,7 +13,7 @@ from .events import Event
 from .forwarder import ForwarderState, TrackForwarder
 from .idle_track import IdleTrack
 from .media import Codec
-from .peer import check_offer_sdp, create_peer_connection, local_description, media_kinds, watch_connection
+from .peer import ServerPeer, check_offer_sdp, local_description, media_kinds
 from .stats import SfuCounters
 from .track import PublishedTrack
 
@@ -23,7 +22,7 @@ __all__ = ["Subscriber"]
 logger = logging.getLogger(__name__)
 
 
-class Subscriber:
+class Subscriber(ServerPeer):
     """Sends chosen `PublishedTrack`s to one client, without transcoding.
 
     Two ways to negotiate:
@@ -43,31 +42,14 @@ class Subscriber:
         counters: SfuCounters,
         on_closed: Callable[[Subscriber], None],
     ) -> None:
-        self.id = subscriber_id
         self.on_track_ended: Event[PublishedTrack] = Event("subscriber.track_ended")
         self.on_close: Event[Subscriber] = Event("subscriber.close")
-        self._config = config
-        self._counters = counters
+        super().__init__(subscriber_id, config, counters)
         self._on_closed = on_closed
-        self._pc = create_peer_connection(config)
         self._forwarders: dict[str, TrackForwarder] = {}
-        self._closed = False
-        self._close_task: asyncio.Task[None] | None = None
-        watch_connection(self._pc, self._connection_lost)
 
     def __repr__(self) -> str:
         return f"Subscriber(id={self.id!r}, tracks={len(self._forwarders)})"
-
-    @property
-    def closed(self) -> bool:
-        """True once closed."""
-        return self._closed
-
-    @property
-    def connection_state(self) -> str:
-        """aiortc connection state (new, connecting, connected, failed, closed)."""
-        state: str = self._pc.connectionState
-        return state
 
     @property
     def forwarders(self) -> tuple[TrackForwarder, ...]:
@@ -151,11 +133,6 @@ class Subscriber:
     def _source_ended(self, forwarder: TrackForwarder) -> None:
         if forwarder.state is ForwarderState.SOURCE_ENDED:
             self.on_track_ended.emit(forwarder.source)
-
-    def _connection_lost(self) -> None:
-        if not self._closed and self._close_task is None:
-            logger.info("subscriber %s connection %s", self.id, self._pc.connectionState)
-            self._close_task = asyncio.ensure_future(self.close())
 
     async def close(self) -> None:
         """Stop forwarding, close the connection and free everything (idempotent)."""
