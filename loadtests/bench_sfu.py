@@ -53,7 +53,7 @@ from loadtests.cpu import (
 )
 from loadtests.konsylium_node import BookedRoom, KonsyliumNode
 from loadtests.media_clients import CountingSubscriber, PictureCheck, SyntheticPublisher, check_picture
-from loadtests.node import free_port
+from loadtests.node import answers, free_port
 from loadtests.plot import plot_cpu_per_stream
 from loadtests.profile_summary import load as load_profile
 from loadtests.profile_summary import markdown as profile_markdown
@@ -157,14 +157,8 @@ async def naive() -> AsyncIterator[MediaServer]:
     url = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
-            for _ in range(300):
-                try:
-                    async with http.get(f"{url}/healthz") as resp:
-                        if resp.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.05)
+            if not await answers(http, f"{url}/healthz", proc, 15):
+                raise RuntimeError("the naive relay did not start")
         yield NaiveServer(url, proc.pid)
     finally:
         proc.terminate()

@@ -21,7 +21,6 @@ import os
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,7 +30,7 @@ import aiohttp
 
 from loadtests.cpu import pinned_command
 from loadtests.media_clients import CountingSubscriber, SyntheticPublisher
-from loadtests.node import free_port
+from loadtests.node import answers, free_port
 
 __all__ = ["JanusApi", "JanusServer", "janus_server"]
 
@@ -245,18 +244,9 @@ async def janus_server(*, event_loops: int | None, core: int | None, audio: bool
         http = aiohttp.ClientSession()
         api = JanusApi(http, url)
         try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    async with http.get(f"{url}/info") as resp:
-                        if resp.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    tail = (directory / "janus.log").read_text(errors="replace")[-1500:]
-                    raise JanusError(f"Janus did not start:\n{tail}")
-                await asyncio.sleep(0.1)
+            if not await answers(http, f"{url}/info", proc, 20):
+                tail = (directory / "janus.log").read_text(errors="replace")[-1500:]
+                raise JanusError(f"Janus did not start:\n{tail}")
             await api.create_session()
             yield JanusServer(api, proc.pid, audio)
         finally:

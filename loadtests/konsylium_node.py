@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
@@ -21,7 +20,7 @@ from typing import IO, Any
 import aiohttp
 
 from loadtests.cpu import pinned_command
-from loadtests.node import BENCH_KEY, free_port
+from loadtests.node import BENCH_KEY, answers, free_port
 
 __all__ = ["BookedRoom", "KonsyliumNode"]
 
@@ -75,18 +74,9 @@ class KonsyliumNode:
         self._proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=self._log)
         self.url = f"http://127.0.0.1:{port}"
         self._http = aiohttp.ClientSession()
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                async with self.http.get(f"{self.url}/healthz") as resp:
-                    if resp.status == 200:
-                        break
-            except aiohttp.ClientError:
-                pass
-            if time.monotonic() > deadline or self._proc.poll() is not None:
-                await self.__aexit__()
-                raise RuntimeError(f"the node did not start; see {self.log_tail()}")
-            await asyncio.sleep(0.05)
+        if not await answers(self.http, f"{self.url}/healthz", self._proc, 30):
+            await self.__aexit__()
+            raise RuntimeError(f"the node did not start; see {self.log_tail()}")
         return self
 
     def log_tail(self) -> str:

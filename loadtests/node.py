@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -14,10 +15,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import aiohttp
 
 from loadtests.cpu import descendants
 
-__all__ = ["BENCH_KEY", "Node", "free_port", "local_node", "rss_bytes"]
+__all__ = ["BENCH_KEY", "Node", "answers", "free_port", "local_node", "rss_bytes"]
 
 BENCH_KEY = "bench-key-0123456789abcdef"
 
@@ -26,6 +30,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+async def answers(http: aiohttp.ClientSession, url: str, proc: subprocess.Popen[Any], timeout: float) -> bool:
+    """Poll GET *url* until it answers 200 (True), or *proc* exits or *timeout* passes (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            async with http.get(url) as resp:
+                if resp.status == 200:
+                    return True
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.05)
+    return False
 
 
 def rss_bytes(pid: int) -> int:
