@@ -9,7 +9,7 @@ import pytest
 import socketio
 
 from tests.conftest import auth
-from tests.signalling.clients import until
+from tests.signalling.clients import Client, until
 from tests.signalling.conftest import DOCTOR, PATIENT, VIEWER, LiveNode
 
 
@@ -214,13 +214,19 @@ async def test_expired_token_is_refused(live: LiveNode) -> None:
     assert refused["data"]["code"] == "token_expired"
 
 
-async def test_a_failed_republish_tells_the_others_the_old_media_is_gone(live: LiveNode) -> None:
+async def doctor_publishing_to_patient(live: LiveNode) -> tuple[str, Client, Client]:
+    """A booked doctor and patient, both connected, the doctor publishing: (doctor id, doctor, patient)."""
     room = await live.book(DOCTOR, PATIENT)
     doctor_p, patient_p = room["participants"]
     doctor, patient = live.client(doctor_p["token"]), live.client(patient_p["token"])
     await doctor.connect()
     await patient.connect()
     assert (await doctor.publish())["ok"]
+    return doctor_p["id"], doctor, patient
+
+
+async def test_a_failed_republish_tells_the_others_the_old_media_is_gone(live: LiveNode) -> None:
+    _, doctor, patient = await doctor_publishing_to_patient(live)
     await until(lambda: any(p["publishing"] for p in patient.named("participant_updated")), what="publishing")
     refused = await doctor.sio.call("publish", {"sdp": "v=0\r\nnot really"})
     assert refused["error"]["code"] == "invalid_sdp"
@@ -229,21 +235,16 @@ async def test_a_failed_republish_tells_the_others_the_old_media_is_gone(live: L
 
 
 async def test_a_failed_subscribe_connection_is_replaced(live: LiveNode) -> None:
-    room = await live.book(DOCTOR, PATIENT)
-    doctor_p, patient_p = room["participants"]
-    doctor, patient = live.client(doctor_p["token"]), live.client(patient_p["token"])
-    await doctor.connect()
-    await patient.connect()
-    assert (await doctor.publish())["ok"]
-    await until(lambda: (v := patient.video_from(doctor_p["id"])) is not None and v.frames > 2,
+    doctor_id, _, patient = await doctor_publishing_to_patient(live)
+    await until(lambda: (v := patient.video_from(doctor_id)) is not None and v.frames > 2,
                 timeout=15, what="media before the failure")
-    first, old_video = patient.connection, patient.video_from(doctor_p["id"])
+    first, old_video = patient.connection, patient.video_from(doctor_id)
     assert patient.subscriber is not None
     await patient.subscriber.close()  # the media path dies; the socket stays up
     patient.subscriber = None
     await until(lambda: patient.connection not in (None, first), timeout=15,
                 what="a new subscribe connection offered")
-    await until(lambda: (v := patient.video_from(doctor_p["id"])) is not old_video and v is not None
+    await until(lambda: (v := patient.video_from(doctor_id)) is not old_video and v is not None
                 and v.frames > 2, timeout=15, what="media on the new connection")
 
 
