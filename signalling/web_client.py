@@ -35,6 +35,7 @@ class WebClient:
 
     def __init__(self, web_dir: Path = WEB_DIR) -> None:
         self.web_dir = web_dir
+        self._page: str | None = None  # join.html, read once on first use
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -68,6 +69,7 @@ class WebClient:
             "socket_path": "/socket.io/",
         }
         data = json.dumps(bootstrap, ensure_ascii=False).replace("<", "\\u003c")
-        html = (self.web_dir / "join.html").read_text(encoding="utf-8")
-        html = html.replace("{{LANG}}", lang).replace("{{BOOTSTRAP}}", data)
+        if self._page is None:
+            self._page = (self.web_dir / "join.html").read_text(encoding="utf-8")
+        html = self._page.replace("{{LANG}}", lang).replace("{{BOOTSTRAP}}", data)
         return web.Response(text=html, content_type="text/html", headers=PAGE_HEADERS)
