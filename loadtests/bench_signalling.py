@@ -26,6 +26,7 @@ import aiohttp
 import socketio
 
 from loadtests.node import BENCH_KEY, local_node, rss_bytes
+from loadtests.percentiles import percentile
 
 
 @dataclass
@@ -37,13 +38,6 @@ class Stats:
     error_kinds: dict[str, int] = field(default_factory=dict)
     joins: int = 0
     leaves: int = 0
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 class Participant:
@@ -188,9 +182,10 @@ async def run(url: str, pid: int, clients: int, size: int, seconds: float) -> di
     per_conn = (rss_connected - rss_before) / max(connected, 1)
     return {
         "clients": clients, "connected": connected, "room_size": size,
-        "connect_p50_ms": pct(stats.connect_ms, 0.5), "connect_p99_ms": pct(stats.connect_ms, 0.99),
-        "ack_p50_ms": pct(stats.ack_ms, 0.5), "ack_p99_ms": pct(stats.ack_ms, 0.99),
-        "broadcast_p50_ms": pct(stats.broadcast_ms, 0.5), "broadcast_p99_ms": pct(stats.broadcast_ms, 0.99),
+        "connect_p50_ms": percentile(stats.connect_ms, 0.5), "connect_p99_ms": percentile(stats.connect_ms, 0.99),
+        "ack_p50_ms": percentile(stats.ack_ms, 0.5), "ack_p99_ms": percentile(stats.ack_ms, 0.99),
+        "broadcast_p50_ms": percentile(stats.broadcast_ms, 0.5),
+        "broadcast_p99_ms": percentile(stats.broadcast_ms, 0.99),
         "joins": stats.joins, "leaves": stats.leaves, "mutes": len(stats.ack_ms), "errors": stats.errors,
         "error_kinds": stats.error_kinds,
         "rss_mb": rss_connected / 2**20, "rss_kb_per_connection": per_conn / 1024,

@@ -23,6 +23,9 @@ Hooks:
   its own RTCP sender reports carry the publisher's NTP/RTP mapping.
 * ICE: the gatherer's aioice `Connection.gather_candidates` is replaced to gather host
   candidates on configured addresses (aioice skips 127.0.0.1).
+* datagram tap (load clients): the aioice `Connection.data_received` of one transport is
+  wrapped so SRTP datagrams can be counted from their clear RTP header before aiortc
+  queues, decrypts and parses them.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ __all__ = [
     "receiver_decoder_idle",
     "send_pli",
     "tap_receiver",
+    "tap_srtp_datagrams",
 ]
 
 logger = logging.getLogger(__name__)
@@ -119,6 +123,7 @@ REQUIRED_INTERNALS: dict[str, tuple[str, ...]] = {
         "_send_rtp",
         "_register_rtp_receiver",
         "_state",
+        "_rx_srtp",
         "_tx_srtp",
         "transport",
     ),
@@ -130,6 +135,7 @@ REQUIRED_INTERNALS: dict[str, tuple[str, ...]] = {
         "_local_candidates",
         "_components",
         "_nominated",
+        "data_received",
         "get_component_candidates",
         "gather_candidates",
     ),
@@ -527,3 +533,29 @@ class SenderPort:
         """Make the sender's next RTCP SRs carry this NTP/RTP timestamp pair."""
         setattr(self._sender, _TX_NTP, ntp_timestamp)
         setattr(self._sender, _TX_RTP_TS, rtp_timestamp)
+
+
+def tap_srtp_datagrams(dtls: Any, handler: Callable[[bytes], bool]) -> Callable[[bytes], bytes]:
+    """Offer every SRTP datagram (RTP, not RTCP) arriving for `dtls` to `handler` first.
+
+    `handler(data)` gets the datagram still encrypted (the RTP header is in the clear)
+    and returns True when it has consumed it; aiortc then never sees it (no decryption,
+    no receiver statistics, no NACKs). False hands it to aiortc as usual. Returns an
+    `unprotect(data) -> bytes` for the few datagrams the caller wants to read whole.
+    Meant for load clients, which must stay much cheaper than the server they measure.
+    Works on any event loop: the hook sits after aioice's STUN check, not in the socket
+    protocol (uvloop caches a protocol's `datagram_received`).
+    """
+    connection: Any = dtls.transport._connection
+    original: Callable[[bytes, int], None] = connection.data_received
+
+    def data_received(data: bytes, component: int) -> None:
+        if len(data) >= 12 and 127 < data[0] < 192 and not 192 <= data[1] <= 208 and handler(data):
+            return
+        original(data, component)
+
+    def unprotect(data: bytes) -> bytes:
+        return bytes(dtls._rx_srtp.unprotect(data))
+
+    connection.data_received = data_received
+    return unprotect

@@ -196,6 +196,13 @@ def test_dtls_connected_state_name() -> None:
         (_aioice_connection().sendto, "active_pair = self._nominated.get(component)"),
         (_aioice_connection().sendto, "await active_pair.protocol.send_data(data, active_pair.remote_addr)"),
         (_aioice_stun_protocol().send_data, "self.transport.sendto(data, addr)"),
+        # tap_srtp_datagrams sits where aioice hands a non-STUN datagram to the connection:
+        (
+            _aioice_stun_protocol().datagram_received,
+            "self.receiver.data_received(data, self.local_candidate.component)",
+        ),
+        (_aioice_connection().data_received, "self._queue.put_nowait((data, component))"),
+        (aiortc.RTCDtlsTransport._recv_next, "data = self._rx_srtp.unprotect(data)"),
         (aiortc_rtp.RtpPacket.serialize, "extensions_map.set(self.extensions)"),
         (aiortc_rtp.RtpPacket.serialize, "data += self.payload"),
     ],
