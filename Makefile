@@ -9,7 +9,7 @@ TEST_STAMP := $(VENV)/.test-installed
 APT_STAMP := $(VENV)/.apt-installed
 WEB_STAMP := web/node_modules/.installed
 
-.PHONY: run test lint bench-booking bench-sfu bench-rooms bench-signalling bench-join clean
+.PHONY: run test lint bench bench-booking bench-sfu bench-rooms bench-signalling bench-join clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
+# Every benchmark of docs/benchmarks.md, one after the other (about 20 minutes): tables on
+# stdout, JSON and the PNG plot in loadtests/results/.
+bench: bench-sfu bench-rooms bench-signalling bench-join bench-booking
+
 bench-booking: $(RUN_STAMP)
 	$(PY) -m loadtests.bench_booking
 
@@ -53,10 +57,10 @@ bench-booking: $(RUN_STAMP)
 bench-sfu: $(TEST_STAMP) $(WEB_STAMP)
 	@command -v janus >/dev/null && command -v gcc >/dev/null || \
 	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q janus gcc)
-	$(PY) -m loadtests.bench_sfu
+	$(PY) -m loadtests.bench_sfu --plot loadtests/results/cpu-per-stream.png
 
 bench-rooms: $(TEST_STAMP)
-	$(PY) -m loadtests.bench_rooms
+	$(PY) -m loadtests.bench_rooms --json loadtests/results/bench_rooms.json
 
 bench-signalling: $(TEST_STAMP)
 	$(PY) -m loadtests.bench_signalling

@@ -1,13 +1,22 @@
-"""Room scenarios on Konsylium: a meeting of K (everyone sees everyone) and many small rooms.
+"""Room scenarios on Konsylium: broadcast (1 → N), meetings (K ↔ K) and many small rooms.
 
-Every member publishes VP8 by WHIP and pulls every other member of their room by
-WHEP (K·(K-1) forwarded streams in a meeting of K; 2 per room of two). The
-publishers replay one encoded cycle (`ReplayVp8Encoder`) so that dozens of them
-fit in the load generator; subscribers count packets without decoding. The same
-scenario runs against a node with 1 media worker and with 2, interleaved, to
-show the rooms spreading over cores. Bounded in count and time; loopback only.
+Each scenario books its rooms, publishes 1 Mbps video by WHIP and pulls it by WHEP,
+warms up, then measures one window; the same scenario runs against a node with 1
+media worker and with 2, one after the other:
 
-    python -m loadtests.bench_rooms --scenarios meeting:6,rooms:10x2 --workers 1,2
+* `broadcast:N` or `broadcast:RxN` — R rooms (default 1), each one publisher and N ≤ 299 viewers;
+* `meeting:K` — one room of K members, everyone pulls everyone (K·(K-1) streams);
+* `rooms:RxM` — R rooms of M members (50 consultations of two: `rooms:50x2`).
+
+The first publisher encodes live (its frames carry a time stamp); the others replay
+one encoded cycle, so that dozens fit in this process. One subscriber of the live
+publisher decodes a sample (picture check and end-to-end latency from the stamps);
+every other subscriber is light: it counts SRTP datagrams from their clear RTP
+header and never decrypts past its first keyframe (time to first frame). Loss is
+first transmissions missing (light subscribers send no NACKs). Bounded in count and
+time; loopback only.
+
+    python -m loadtests.bench_rooms --scenarios broadcast:32,meeting:6,meeting:12,rooms:50x2 --workers 1,2
 """
 
 from __future__ import annotations
@@ -15,27 +24,87 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
+import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from loadtests.cpu import process_cpu
+from loadtests.cpu import ProcessCpu, descendants, pin_current_process, process_cpu
 from loadtests.konsylium_node import KonsyliumNode
 from loadtests.media_clients import CountingSubscriber, SyntheticPublisher
+from loadtests.percentiles import percentile
+from loadtests.picture import check_picture
+from loadtests.progress import ProgressBar, step
+
+SAMPLE_PACKETS = 400  # video packets the sampled subscriber keeps (~3.5 s at 1 Mbps)
+SETUP_CONCURRENCY = 6  # WHEP sessions being set up at once
+MAX_ROOM = 100  # a meeting's participant limit (rooms.policy.KIND_LIMITS)
+MAX_AUDIENCE = 299  # a broadcast is booked as a council session (300 people) beyond a meeting's limit
+
+
+def _step(message: str) -> None:
+    step("bench_rooms", message)
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One line of `--scenarios`: a kind, a number of rooms and a room size."""
+
+    text: str
+    kind: str  # broadcast | meeting | rooms
+    rooms: int
+    size: int  # broadcast: viewers per room; otherwise members per room
+
+    @classmethod
+    def parse(cls, text: str) -> Scenario:
+        kind, _, size = text.partition(":")
+        rooms, _, per_room = size.rpartition("x")
+        try:
+            count, members = int(rooms or 1), int(per_room)
+        except ValueError:
+            raise ValueError(f"bad scenario {text!r}: broadcast:[Rx]N, meeting:K or rooms:RxM") from None
+        room_count_allowed = {"broadcast": True, "meeting": False, "rooms": True}.get(kind)
+        room_count_needed = kind == "rooms"
+        if room_count_allowed is None or (rooms and not room_count_allowed) or (room_count_needed and not rooms):
+            raise ValueError(f"bad scenario {text!r}: broadcast:[Rx]N, meeting:K or rooms:RxM")
+        least, most = (1, MAX_AUDIENCE) if kind == "broadcast" else (2, MAX_ROOM)
+        if count < 1 or not least <= members <= most:
+            raise ValueError(f"bad scenario {text!r}: 1 ≤ R and {least}..{most} per room")
+        return cls(text, kind, count, members)
+
+    @property
+    def streams(self) -> int:
+        if self.kind == "broadcast":
+            return self.rooms * self.size
+        return self.rooms * self.size * (self.size - 1)
+
+    @property
+    def publishers(self) -> int:
+        return self.rooms if self.kind == "broadcast" else self.rooms * self.size
 
 
 @dataclass
 class Result:
     scenario: str
     workers: int
+    codec: str
     rooms: int
     streams: int
+    setup_seconds: float
     window: float
-    cpu_percent: float
+    cpu_percent: float  # the node: front process and media workers, % of one core
+    process_cpu_percent: list[float]  # each process of the node, the front first
+    client_cpu_percent: float
     forwarded_per_second: float
     received_per_second: float
     loss_percent: float
+    first_frame_ms: list[float] = field(default_factory=list)  # per subscriber: WHEP POST → keyframe
+    no_first_frame: int = 0
+    latency_ms: list[float] = field(default_factory=list)  # per decoded frame of the sample
+    frames_decoded: int = 0
+    picture_moves: bool = False
 
     @property
     def us_per_packet(self) -> float:
@@ -45,94 +114,210 @@ class Result:
     def streams_per_core(self) -> float:
         return self.streams / (self.cpu_percent / 100) if self.cpu_percent else 0.0
 
-
-def progress(message: str) -> None:
-    print(f"[bench_rooms {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def parse_scenario(text: str) -> tuple[int, int]:
-    """'meeting:K' → (1 room, K members); 'rooms:RxM' → (R rooms, M members)."""
-    kind, _, size = text.partition(":")
-    if kind == "meeting":
-        return 1, int(size)
-    if kind == "rooms":
-        rooms, _, members = size.partition("x")
-        return int(rooms), int(members)
-    raise ValueError(f"unknown scenario {text!r} (meeting:K or rooms:RxM)")
+    def summary(self) -> dict[str, object]:
+        """Everything, with the per-subscriber lists also reduced to percentiles (for JSON)."""
+        return {**asdict(self), "us_per_packet": self.us_per_packet, "streams_per_core": self.streams_per_core,
+                "first_frame_p50_ms": percentile(self.first_frame_ms, 0.5),
+                "first_frame_p95_ms": percentile(self.first_frame_ms, 0.95),
+                "latency_p50_ms": percentile(self.latency_ms, 0.5),
+                "latency_p95_ms": percentile(self.latency_ms, 0.95)}
 
 
-async def run(scenario: str, workers: int, warmup: float, window: float, bitrate: int) -> Result:
-    room_count, members = parse_scenario(scenario)
-    publishers: list[SyntheticPublisher] = []
-    subscribers: list[CountingSubscriber] = []
-    async with KonsyliumNode(workers=workers) as node:
+@dataclass
+class _Subscription:
+    room_id: str
+    source_id: str
+    token: str
+    live: bool  # pulls the live (stamped) publisher
+    subscriber: CountingSubscriber | None = None
+    requested_at: float = 0.0
+
+
+@dataclass
+class _Load:
+    """Everything one scenario set up on the node, closed together."""
+
+    publishers: list[SyntheticPublisher] = field(default_factory=list)
+    subscriptions: list[_Subscription] = field(default_factory=list)
+
+    @property
+    def subscribers(self) -> list[CountingSubscriber]:
+        return [s.subscriber for s in self.subscriptions if s.subscriber is not None]
+
+    async def close(self) -> None:
+        await asyncio.gather(*(s.close() for s in self.subscribers), return_exceptions=True)
+        await asyncio.gather(*(p.close() for p in self.publishers), return_exceptions=True)
+
+
+async def _publish(node: KonsyliumNode, load: _Load, room_id: str, token: str, codec: str, bitrate: int) -> bool:
+    live = not load.publishers  # the first publisher of the run encodes live
+    publisher = SyntheticPublisher(codec=codec, bitrate=bitrate, replay=not live)
+    load.publishers.append(publisher)
+    await publisher.accept(await node.whip_as(room_id, token, await publisher.offer()))
+    return live
+
+
+async def _book(node: KonsyliumNode, scenario: Scenario, load: _Load, codec: str, bitrate: int) -> None:
+    """Book every room, start its publishers and list who pulls whom."""
+    for _ in range(scenario.rooms):
+        if scenario.kind == "broadcast":
+            room = await node.book_room(scenario.size)
+            live = await _publish(node, load, room.id, room.host_token, codec, bitrate)
+            load.subscriptions += [_Subscription(room.id, room.host_id, token, live) for token in room.viewer_tokens]
+            continue
+        room_id, people = await node.book_members(scenario.size)
+        lives = [await _publish(node, load, room_id, token, codec, bitrate) for _, token in people]
+        load.subscriptions += [_Subscription(room_id, source_id, token, live)
+                               for viewer, (_, token) in enumerate(people)
+                               for source, ((source_id, _), live) in enumerate(zip(people, lives, strict=True))
+                               if source != viewer]
+
+
+async def _subscribe_all(node: KonsyliumNode, load: _Load, codec: str) -> None:
+    """Open every WHEP session, SETUP_CONCURRENCY at a time; one of the live publisher's is sampled."""
+    sampled = next((s for s in load.subscriptions if s.live), None)
+    bar = ProgressBar("  subscribing", len(load.subscriptions))
+    limit = asyncio.Semaphore(SETUP_CONCURRENCY)
+    done = 0
+
+    async def one(sub: _Subscription) -> None:
+        nonlocal done
+        async with limit:
+            is_sample = sub is sampled
+            subscriber = CountingSubscriber(keep_sample_packets=SAMPLE_PACKETS if is_sample else 0,
+                                            light=not is_sample, codec=codec)
+            sub.subscriber = subscriber
+            sub.requested_at = time.monotonic()
+            offer = await subscriber.offer(["video"])
+            await subscriber.accept(await node.whep_of(sub.room_id, sub.source_id, sub.token, offer))
+        done += 1
+        bar.update(done)
+
+    await asyncio.gather(*(one(s) for s in load.subscriptions))
+    bar.finish()
+
+
+def _node_cpu(pid: int) -> dict[int, ProcessCpu]:
+    return {one: process_cpu(one) for one in [pid, *descendants(pid)]}
+
+
+async def _window(load: _Load, seconds: float) -> None:
+    bar = ProgressBar("  measuring", seconds)
+    began = time.monotonic()
+    start = sum(s.packets for s in load.subscribers)
+    while (elapsed := time.monotonic() - began) < seconds:
+        await asyncio.sleep(min(0.5, seconds - elapsed))
+        elapsed = time.monotonic() - began
+        rate = (sum(s.packets for s in load.subscribers) - start) / max(elapsed, 1e-9)
+        bar.update(elapsed, f"{rate:,.0f} pkt/s received")
+    bar.finish()
+
+
+async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Result:
+    """Set `scenario` up on a fresh node with `workers` media workers, warm up, measure one window."""
+    load = _Load()
+    began = time.monotonic()
+    async with KonsyliumNode(workers=workers, core=args.sfu_core) as node:
         try:
-            for _ in range(room_count):
-                room_id, people = await node.book_members(members)
-                for _, token in people:
-                    publisher = SyntheticPublisher(bitrate=bitrate, replay=True)
-                    await publisher.accept(await node.whip_as(room_id, token, await publisher.offer()))
-                    publishers.append(publisher)
-                await asyncio.sleep(0.5)  # tracks go live
-                for viewer, (_, token) in enumerate(people):
-                    for source, (source_id, _) in enumerate(people):
-                        if source == viewer:
-                            continue
-                        subscriber = CountingSubscriber()
-                        offer = await subscriber.offer(["video"])
-                        await subscriber.accept(await node.whep_of(room_id, source_id, token, offer))
-                        subscribers.append(subscriber)
-            progress(f"{scenario} workers={workers}: {len(subscribers)} streams set up; warming up")
-            await asyncio.sleep(warmup)
-            cpu0, fwd0 = process_cpu(node.pid, with_children=True), await node.forwarded_packets()
-            got0, began = sum(s.packets for s in subscribers), time.monotonic()
-            await asyncio.sleep(window)
-            cpu1, fwd1 = process_cpu(node.pid, with_children=True), await node.forwarded_packets()
-            got1, elapsed = sum(s.packets for s in subscribers), time.monotonic() - began
-            expected = sum(st.expected for s in subscribers for st in s.streams.values())
-            received = sum(st.received for s in subscribers for st in s.streams.values())
-            loss = 100 * (1 - received / expected) if expected else 0.0
-            result = Result(scenario, workers, room_count, len(subscribers), elapsed,
-                            100 * (cpu1.cpu_seconds - cpu0.cpu_seconds) / elapsed,
-                            (fwd1 - fwd0) / elapsed, (got1 - got0) / elapsed, loss)
-            progress(f"{scenario} workers={workers}: {result.forwarded_per_second:,.0f} pkt/s forwarded, "
-                     f"SFU {result.cpu_percent:.1f} % CPU, loss {loss:.2f} %")
-            return result
+            _step(f"{scenario.text} workers={workers}: booking {scenario.rooms} room(s), "
+                  f"{scenario.publishers} publisher(s), {scenario.streams} streams")
+            await _book(node, scenario, load, args.codec, args.bitrate)
+            await asyncio.sleep(0.5)  # tracks go live
+            await _subscribe_all(node, load, args.codec)
+            setup = time.monotonic() - began
+            _step(f"{scenario.text} workers={workers}: set up in {setup:.1f} s; warming up {args.warmup:g} s")
+            await asyncio.sleep(args.warmup)
+            cpu0, client0 = _node_cpu(node.pid), process_cpu(os.getpid())
+            fwd0, got0 = await node.forwarded_packets(), sum(s.packets for s in load.subscribers)
+            expected0 = sum(st.expected for s in load.subscribers for st in s.streams.values())
+            received0 = sum(st.received for s in load.subscribers for st in s.streams.values())
+            await _window(load, args.window)
+            cpu1, client1 = _node_cpu(node.pid), process_cpu(os.getpid())
+            fwd1, got1 = await node.forwarded_packets(), sum(s.packets for s in load.subscribers)
+            expected = sum(st.expected for s in load.subscribers for st in s.streams.values()) - expected0
+            received = sum(st.received for s in load.subscribers for st in s.streams.values()) - received0
+            elapsed = client1.at - client0.at
+            sample = next((s.sample for s in load.subscribers if s.sample), [])
+            picture = await asyncio.to_thread(check_picture, list(sample), args.codec)
         finally:
-            for subscriber in subscribers:
-                await subscriber.close()
-            for publisher in publishers:
-                await publisher.close()
+            await load.close()
+    per_process = [100 * (cpu1[pid].cpu_seconds - cpu0[pid].cpu_seconds) / elapsed for pid in cpu1 if pid in cpu0]
+    first_frames = [1000 * (s.subscriber.first_keyframe_at - s.requested_at) for s in load.subscriptions
+                    if s.subscriber is not None and s.subscriber.first_keyframe_at is not None]
+    result = Result(
+        scenario=scenario.text, workers=workers, codec=args.codec, rooms=scenario.rooms,
+        streams=len(load.subscriptions), setup_seconds=setup, window=elapsed, cpu_percent=sum(per_process),
+        process_cpu_percent=per_process,
+        client_cpu_percent=100 * (client1.cpu_seconds - client0.cpu_seconds) / elapsed,
+        forwarded_per_second=(fwd1 - fwd0) / elapsed, received_per_second=(got1 - got0) / elapsed,
+        loss_percent=100 * (1 - received / expected) if expected else 0.0,
+        first_frame_ms=first_frames, no_first_frame=len(load.subscriptions) - len(first_frames),
+        latency_ms=list(picture.latencies_ms), frames_decoded=picture.frames_decoded,
+        picture_moves=picture.moving,
+    )
+    _step(f"{scenario.text} workers={workers}: {result.forwarded_per_second:,.0f} pkt/s forwarded, "
+          f"SFU {result.cpu_percent:.1f} % CPU, loss {result.loss_percent:.2f} %, "
+          f"picture {'moves' if picture.moving else 'NOT OK'}")
+    return result
+
+
+def _ms(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:,.0f}"
 
 
 def table(results: list[Result]) -> str:
-    lines = ["| scenario | media workers | streams | forwarded pkt/s | received pkt/s | SFU CPU % (all cores) "
-             "| µs/pkt | streams per core | loss % |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| scenario | codec | media workers | streams | forwarded pkt/s | SFU CPU % (all cores) | per process % "
+             "| µs/pkt | streams per core | loss % | first frame p50/p95 ms | latency p50/p95 ms | picture "
+             "| client CPU % |",
+             "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
     for r in results:
-        lines.append(f"| {r.scenario} | {r.workers} | {r.streams} | {r.forwarded_per_second:,.0f} | "
-                     f"{r.received_per_second:,.0f} | {r.cpu_percent:.1f} | {r.us_per_packet:.1f} | "
-                     f"{r.streams_per_core:,.0f} | {r.loss_percent:.2f} |")
+        processes = " / ".join(f"{p:.0f}" for p in r.process_cpu_percent)
+        first = f"{_ms(percentile(r.first_frame_ms, 0.5))} / {_ms(percentile(r.first_frame_ms, 0.95))}"
+        if r.no_first_frame:
+            first += f" ({r.no_first_frame} none)"
+        latency = f"{_ms(percentile(r.latency_ms, 0.5))} / {_ms(percentile(r.latency_ms, 0.95))}"
+        picture = f"{'moves' if r.picture_moves else 'NOT OK'} ({r.frames_decoded})"
+        lines.append(f"| {r.scenario} | {r.codec} | {r.workers} | {r.streams} | {r.forwarded_per_second:,.0f} | "
+                     f"{r.cpu_percent:.1f} | {processes} | {r.us_per_packet:.1f} | {r.streams_per_core:,.0f} | "
+                     f"{r.loss_percent:.2f} | {first} | {latency} | {picture} | {r.client_cpu_percent:.0f} |")
     return "\n".join(lines)
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--scenarios", default="meeting:6,rooms:10x2")
-    parser.add_argument("--workers", default="1,2", help="media worker counts, run interleaved")
+    parser.add_argument("--scenarios", default="broadcast:32,meeting:6,meeting:12,rooms:50x2",
+                        help="comma-separated: broadcast:[Rx]N, meeting:K, rooms:RxM")
+    parser.add_argument("--workers", default="1,2", help="media worker counts, one node each")
+    parser.add_argument("--codec", choices=("vp8", "h264"), default="vp8")
     parser.add_argument("--warmup", type=float, default=4.0)
     parser.add_argument("--window", type=float, default=10.0)
     parser.add_argument("--bitrate", type=int, default=1_000_000)
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+    parser.add_argument("--sfu-core", type=int, default=None, help="pin the node (and its workers) to this core")
+    parser.add_argument("--client-core", type=int, default=None, help="pin this load generator to this core")
+    parser.add_argument("--json", type=Path, help="write every result (with per-subscriber figures) here")
+    args = parser.parse_args(argv)
+    try:
+        args.scenario_list = [Scenario.parse(text) for text in args.scenarios.split(",")]
+        args.worker_counts = [int(w) for w in args.workers.split(",")]
+    except ValueError as error:
+        parser.error(str(error))
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.client_core is not None:
+        pin_current_process(args.client_core)
     results = []
-    for scenario in args.scenarios.split(","):
-        for workers in (int(w) for w in args.workers.split(",")):
-            results.append(asyncio.run(run(scenario, workers, args.warmup, args.window, args.bitrate)))
+    for scenario in args.scenario_list:
+        for workers in args.worker_counts:
+            results.append(asyncio.run(run(scenario, workers, args)))
     print(table(results))
     if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps([r.summary() for r in results], indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -52,8 +52,9 @@ from loadtests.cpu import (
     process_cpu,
 )
 from loadtests.konsylium_node import BookedRoom, KonsyliumNode
-from loadtests.media_clients import CountingSubscriber, PictureCheck, SyntheticPublisher, check_picture
+from loadtests.media_clients import CountingSubscriber, SyntheticPublisher
 from loadtests.node import answers, free_port
+from loadtests.picture import PictureCheck, check_picture
 from loadtests.plot import plot_cpu_per_stream
 from loadtests.profile_summary import load as load_profile
 from loadtests.profile_summary import markdown as profile_markdown
@@ -277,7 +278,8 @@ async def measure(target: str, n: int, repetition: int, args: argparse.Namespace
     began = time.monotonic()
     async with start_target(target, n, args) as server:
         publisher = SyntheticPublisher(audio=args.audio, bitrate=args.bitrate)
-        subscribers = [CountingSubscriber(keep_sample_packets=SAMPLE_PACKETS if i == 0 else 0) for i in range(n)]
+        subscribers = [CountingSubscriber(keep_sample_packets=SAMPLE_PACKETS if i == 0 else 0, light=i > 0)
+                       for i in range(n)]
         try:
             await server.publish(publisher)
             await _until(lambda: publisher.packets_sent > 0, 20, "the publisher to send")
@@ -329,12 +331,14 @@ async def measure(target: str, n: int, repetition: int, args: argparse.Namespace
              f"{result.sfu_main_cpu_percent:.1f} %) = {result.us_per_packet:.1f} µs/pkt, "
              f"subscribers got {result.received_packets / max(1, result.forwarded_packets):.3f} of it, "
              f"loss {result.loss_percent:.2f} %, client {result.client_cpu_percent:.0f} % CPU, "
-             f"picture {'moves' if picture.moving else 'NOT OK'} ({picture.frames_decoded} frames)")
+             f"picture {'moves' if picture.moving else 'NOT OK'} ({picture.frames_decoded} frames, "
+             f"latency p50 {_fmt(picture.latency_p50_ms, 0)} ms)")
     return result
 
 
 def _picture_dict(picture: PictureCheck) -> dict[str, object]:
-    return {**asdict(picture), "moving": picture.moving}
+    return {**asdict(picture), "moving": picture.moving, "latency_p50_ms": picture.latency_p50_ms,
+            "latency_p95_ms": picture.latency_p95_ms, "latency_max_ms": picture.latency_max_ms}
 
 
 # --- report ----------------------------------------------------------------------------------------

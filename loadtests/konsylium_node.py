@@ -102,11 +102,12 @@ class KonsyliumNode:
         self._data.cleanup()
 
     async def book_room(self, viewers: int) -> BookedRoom:
-        """Book a meeting (A2A, starting now) with one host and `viewers` viewers."""
+        """Book a room (A2A, starting now) with one host and `viewers` viewers: a meeting, or a
+        council session (up to 300 people) when a meeting's 100 would not hold them."""
         start = datetime.now(UTC)
         body = {
             "title": f"SFU bench 1→{viewers}",
-            "kind": "meeting",
+            "kind": "meeting" if viewers < 100 else "council_session",
             "model": "A2A",
             "starts_at": start.isoformat(),
             "ends_at": (start + timedelta(hours=1)).isoformat(),

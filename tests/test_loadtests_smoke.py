@@ -71,3 +71,5 @@ def test_room_scenarios_benchmark_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     (result,) = json.loads((tmp_path / "rooms.json").read_text())
     assert result["streams"] == 4 and result["forwarded_per_second"] > 0, result
+    assert result["picture_moves"] and result["latency_ms"], result  # the sampled subscriber decoded stamps
+    assert result["no_first_frame"] == 0 and len(result["first_frame_ms"]) == 4, result

@@ -25,7 +25,7 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtp import RtcpPacket, RtcpSrPacket, RtpPacket, is_rtcp
 from av import VideoFrame
 
-from loadtests.media_clients import ToneTrack
+from loadtests.sources import ToneTrack
 from sfu import Subscriber
 from sfu.aiortc_internals import configure_host_addresses
 

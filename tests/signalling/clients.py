@@ -19,7 +19,8 @@ from aiortc import (
 )
 from av import VideoFrame
 
-from loadtests.media_clients import LOOPBACK, ToneTrack
+from loadtests.media_clients import LOOPBACK
+from loadtests.sources import ToneTrack
 from sfu.aiortc_internals import configure_host_addresses
 
 
