@@ -28,6 +28,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from loadtests.media_clients import CountingSubscriber, SyntheticPublisher
 from loadtests.percentiles import percentile
 from loadtests.picture import check_picture
 from loadtests.progress import ProgressBar, step
+from loadtests.udp_drops import dropped_between, udp_drops
 
 SAMPLE_PACKETS = 400  # video packets the sampled subscriber keeps (~3.5 s at 1 Mbps)
 SETUP_CONCURRENCY = 6  # WHEP sessions being set up at once
@@ -94,8 +96,11 @@ class Result:
     streams: int
     setup_seconds: float
     window: float
+    offered_per_second: float  # what the publishers sent, times their subscribers: what full delivery forwards
     cpu_percent: float  # the node: front process and media workers, % of one core
     process_cpu_percent: list[float]  # each process of the node, the front first
+    sfu_socket_drops: int  # datagrams the kernel dropped on the node's full UDP sockets (SFU overload)
+    client_socket_drops: int  # ... on this load generator's (the clients could not keep up)
     client_cpu_percent: float
     forwarded_per_second: float
     received_per_second: float
@@ -111,12 +116,18 @@ class Result:
         return self.cpu_percent / 100 / self.forwarded_per_second * 1e6 if self.forwarded_per_second else 0.0
 
     @property
+    def delivered(self) -> float:
+        """Forwarded ÷ offered: below 1 when the SFU drops what it cannot keep up with."""
+        return self.forwarded_per_second / self.offered_per_second if self.offered_per_second else 0.0
+
+    @property
     def streams_per_core(self) -> float:
         return self.streams / (self.cpu_percent / 100) if self.cpu_percent else 0.0
 
     def summary(self) -> dict[str, object]:
         """Everything, with the per-subscriber lists also reduced to percentiles (for JSON)."""
         return {**asdict(self), "us_per_packet": self.us_per_packet, "streams_per_core": self.streams_per_core,
+                "delivered": self.delivered,
                 "first_frame_p50_ms": percentile(self.first_frame_ms, 0.5),
                 "first_frame_p95_ms": percentile(self.first_frame_ms, 0.95),
                 "latency_p50_ms": percentile(self.latency_ms, 0.5),
@@ -128,9 +139,14 @@ class _Subscription:
     room_id: str
     source_id: str
     token: str
-    live: bool  # pulls the live (stamped) publisher
+    source: SyntheticPublisher
     subscriber: CountingSubscriber | None = None
     requested_at: float = 0.0
+
+    @property
+    def live(self) -> bool:
+        """Pulls the live (stamped) publisher."""
+        return not self.source.replay
 
 
 @dataclass
@@ -149,12 +165,13 @@ class _Load:
         await asyncio.gather(*(p.close() for p in self.publishers), return_exceptions=True)
 
 
-async def _publish(node: KonsyliumNode, load: _Load, room_id: str, token: str, codec: str, bitrate: int) -> bool:
+async def _publish(node: KonsyliumNode, load: _Load, room_id: str, token: str, codec: str,
+                   bitrate: int) -> SyntheticPublisher:
     live = not load.publishers  # the first publisher of the run encodes live
     publisher = SyntheticPublisher(codec=codec, bitrate=bitrate, replay=not live)
     load.publishers.append(publisher)
     await publisher.accept(await node.whip_as(room_id, token, await publisher.offer()))
-    return live
+    return publisher
 
 
 async def _book(node: KonsyliumNode, scenario: Scenario, load: _Load, codec: str, bitrate: int) -> None:
@@ -162,14 +179,14 @@ async def _book(node: KonsyliumNode, scenario: Scenario, load: _Load, codec: str
     for _ in range(scenario.rooms):
         if scenario.kind == "broadcast":
             room = await node.book_room(scenario.size)
-            live = await _publish(node, load, room.id, room.host_token, codec, bitrate)
-            load.subscriptions += [_Subscription(room.id, room.host_id, token, live) for token in room.viewer_tokens]
+            host = await _publish(node, load, room.id, room.host_token, codec, bitrate)
+            load.subscriptions += [_Subscription(room.id, room.host_id, token, host) for token in room.viewer_tokens]
             continue
         room_id, people = await node.book_members(scenario.size)
-        lives = [await _publish(node, load, room_id, token, codec, bitrate) for _, token in people]
-        load.subscriptions += [_Subscription(room_id, source_id, token, live)
+        sources = [await _publish(node, load, room_id, token, codec, bitrate) for _, token in people]
+        load.subscriptions += [_Subscription(room_id, source_id, token, publisher)
                                for viewer, (_, token) in enumerate(people)
-                               for source, ((source_id, _), live) in enumerate(zip(people, lives, strict=True))
+                               for source, ((source_id, _), publisher) in enumerate(zip(people, sources, strict=True))
                                if source != viewer]
 
 
@@ -197,6 +214,19 @@ async def _subscribe_all(node: KonsyliumNode, load: _Load, codec: str) -> None:
     bar.finish()
 
 
+async def _until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def _offered(load: _Load) -> int:
+    """Packets sent by each publisher, once per subscriber of it."""
+    return sum(s.source.packets_sent for s in load.subscriptions)
+
+
 def _node_cpu(pid: int) -> dict[int, ProcessCpu]:
     return {one: process_cpu(one) for one in [pid, *descendants(pid)]}
 
@@ -222,18 +252,23 @@ async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Res
             _step(f"{scenario.text} workers={workers}: booking {scenario.rooms} room(s), "
                   f"{scenario.publishers} publisher(s), {scenario.streams} streams")
             await _book(node, scenario, load, args.codec, args.bitrate)
-            await asyncio.sleep(0.5)  # tracks go live
+            await _until(lambda: all(p.packets_sent > 0 for p in load.publishers), 30, "every publisher to send")
+            await asyncio.sleep(0.5)  # the SFU has their tracks
             await _subscribe_all(node, load, args.codec)
             setup = time.monotonic() - began
             _step(f"{scenario.text} workers={workers}: set up in {setup:.1f} s; warming up {args.warmup:g} s")
             await asyncio.sleep(args.warmup)
+            fwd0 = await node.forwarded_packets_aligned()
             cpu0, client0 = _node_cpu(node.pid), process_cpu(os.getpid())
-            fwd0, got0 = await node.forwarded_packets(), sum(s.packets for s in load.subscribers)
+            got0, offered0 = sum(s.packets for s in load.subscribers), _offered(load)
+            drops0 = udp_drops(cpu0), udp_drops([os.getpid()])
             expected0 = sum(st.expected for s in load.subscribers for st in s.streams.values())
             received0 = sum(st.received for s in load.subscribers for st in s.streams.values())
-            await _window(load, args.window)
+            await _window(load, max(0.0, args.window - 0.1))
+            fwd1 = await node.forwarded_packets_aligned()
             cpu1, client1 = _node_cpu(node.pid), process_cpu(os.getpid())
-            fwd1, got1 = await node.forwarded_packets(), sum(s.packets for s in load.subscribers)
+            got1, offered1 = sum(s.packets for s in load.subscribers), _offered(load)
+            drops1 = udp_drops(cpu1), udp_drops([os.getpid()])
             expected = sum(st.expected for s in load.subscribers for st in s.streams.values()) - expected0
             received = sum(st.received for s in load.subscribers for st in s.streams.values()) - received0
             elapsed = client1.at - client0.at
@@ -246,7 +281,10 @@ async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Res
                     if s.subscriber is not None and s.subscriber.first_keyframe_at is not None]
     result = Result(
         scenario=scenario.text, workers=workers, codec=args.codec, rooms=scenario.rooms,
-        streams=len(load.subscriptions), setup_seconds=setup, window=elapsed, cpu_percent=sum(per_process),
+        streams=len(load.subscriptions), setup_seconds=setup, window=elapsed,
+        offered_per_second=(offered1 - offered0) / elapsed, cpu_percent=sum(per_process),
+        sfu_socket_drops=dropped_between(drops0[0], drops1[0]),
+        client_socket_drops=dropped_between(drops0[1], drops1[1]),
         process_cpu_percent=per_process,
         client_cpu_percent=100 * (client1.cpu_seconds - client0.cpu_seconds) / elapsed,
         forwarded_per_second=(fwd1 - fwd0) / elapsed, received_per_second=(got1 - got0) / elapsed,
@@ -266,10 +304,11 @@ def _ms(value: float) -> str:
 
 
 def table(results: list[Result]) -> str:
-    lines = ["| scenario | codec | media workers | streams | forwarded pkt/s | SFU CPU % (all cores) | per process % "
+    lines = ["| scenario | codec | media workers | streams | offered pkt/s | forwarded pkt/s "
+             "| dropped at SFU / client sockets | SFU CPU % (all cores) | per process % "
              "| µs/pkt | streams per core | loss % | first frame p50/p95 ms | latency p50/p95 ms | picture "
              "| client CPU % |",
-             "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
+             "| --- | --- " + "| ---: " * 6 + "| --- " + "| ---: " * 5 + "| --- | ---: |"]
     for r in results:
         processes = " / ".join(f"{p:.0f}" for p in r.process_cpu_percent)
         first = f"{_ms(percentile(r.first_frame_ms, 0.5))} / {_ms(percentile(r.first_frame_ms, 0.95))}"
@@ -277,7 +316,9 @@ def table(results: list[Result]) -> str:
             first += f" ({r.no_first_frame} none)"
         latency = f"{_ms(percentile(r.latency_ms, 0.5))} / {_ms(percentile(r.latency_ms, 0.95))}"
         picture = f"{'moves' if r.picture_moves else 'NOT OK'} ({r.frames_decoded})"
-        lines.append(f"| {r.scenario} | {r.codec} | {r.workers} | {r.streams} | {r.forwarded_per_second:,.0f} | "
+        lines.append(f"| {r.scenario} | {r.codec} | {r.workers} | {r.streams} | {r.offered_per_second:,.0f} | "
+                     f"{r.forwarded_per_second:,.0f} | "
+                     f"{r.sfu_socket_drops:,} / {r.client_socket_drops:,} | "
                      f"{r.cpu_percent:.1f} | {processes} | {r.us_per_packet:.1f} | {r.streams_per_core:,.0f} | "
                      f"{r.loss_percent:.2f} | {first} | {latency} | {picture} | {r.client_cpu_percent:.0f} |")
     return "\n".join(lines)
@@ -294,6 +335,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bitrate", type=int, default=1_000_000)
     parser.add_argument("--sfu-core", type=int, default=None, help="pin the node (and its workers) to this core")
     parser.add_argument("--client-core", type=int, default=None, help="pin this load generator to this core")
+    parser.add_argument("--nice", action="store_true",
+                        help="run this load generator at the lowest CPU priority, so that the node's workers get "
+                             "the cores they need; the clients may then lose packets, forwarded ÷ offered does not")
     parser.add_argument("--json", type=Path, help="write every result (with per-subscriber figures) here")
     args = parser.parse_args(argv)
     try:
@@ -308,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.client_core is not None:
         pin_current_process(args.client_core)
+    if args.nice:
+        os.nice(19)  # the node does not inherit it: KonsyliumNode starts it at normal priority
     results = []
     for scenario in args.scenario_list:
         for workers in args.worker_counts:

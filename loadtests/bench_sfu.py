@@ -104,18 +104,8 @@ class KonsyliumServer:
         await subscriber.accept(await self.node.whep(self.room, self.room.viewer_tokens[index], offer))
 
     async def forwarded_packets(self) -> int | None:
-        # Media workers report their totals to the front once a second: wait for the counter
-        # to move so that the CPU snapshot taken next is aligned with it (to ~50 ms). Each
-        # scrape costs the front ~2 ms of CPU, counted in the window: hence the slow poll and
-        # a window ending ~0.1 s before the next report is due.
-        first = await self.node.forwarded_packets()
-        deadline = time.monotonic() + 3.0
-        while time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-            value = await self.node.forwarded_packets()
-            if value != first:
-                return value
-        return first
+        # aligned with a worker's report; the window ends ~0.1 s before the next is due
+        return await self.node.forwarded_packets_aligned()
 
 
 @asynccontextmanager

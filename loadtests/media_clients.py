@@ -115,6 +115,7 @@ class SyntheticPublisher:
             raise ValueError(f"unknown codec {codec!r}: one of {', '.join(CODECS)}")
         self.codec = codec
         self.pc = _client_pc()
+        self.replay = replay
         self.video: VideoStreamTrack = ReplayTrack() if replay else MovingTexture()
         self.packets_sent = 0
         video = self.pc.addTransceiver(self.video, direction="sendonly")
