@@ -1,12 +1,15 @@
 """SFU forwarding cost: CPU per forwarded RTP packet, 1 publisher → N subscribers.
 
-For each N (default 1, 8, 32) and each repetition, interleaved, the same aiortc clients
+For each N (default 1, 8, 32, 99, 200) and each repetition, interleaved, the same aiortc clients
 measure Konsylium (`konsylium serve`, WHIP/WHEP) and Janus 1.1.2 (videoroom over its
 HTTP API; default configuration and `event_loops = 1`) when Janus is installed. The SFU
 process runs on core 0, the clients (this process) on core 1. The publisher sends
 640x480 VP8 at a fixed ~1 Mbps (~110 packets/s) and answers at most one keyframe
-request per 0.5 s; subscribers count RTP packets without decoding, and abs-send-time
-is stripped on the subscriber leg (no REMB flood) for both SFUs.
+request per 0.5 s. Subscriber 0 keeps a sample of video packets, decoded after the window
+(the picture moves; end-to-end latency from the capture stamps in the frames); the others
+are light (count SRTP datagrams from the clear RTP header, loadtests.media_clients), so
+that hundreds fit on the client core. abs-send-time is stripped on the subscriber leg (no
+REMB flood) for both SFUs.
 
 After a warm-up, one window per measurement: SFU CPU (utime+stime from /proc, summed over
 the process and its children: Konsylium forwards in media worker processes), forwarded
@@ -15,7 +18,7 @@ once-a-second reports; Janus: packets received by the subscribers), client-side 
 the client core's load. Prints a markdown table and writes JSON (loadtests/results/ by
 default); the subscribers' own count is kept in the JSON as a cross-check.
 
-    python -m loadtests.bench_sfu                       # N = 1,8,32, 2 repetitions, ~8 min
+    python -m loadtests.bench_sfu                       # N = 1,8,32,99,200, 2 repetitions, ~18 min
     python -m loadtests.bench_sfu --quick               # N = 1, Konsylium only, ~10 s
     python -m loadtests.bench_sfu --subscribers 8 --targets konsylium --profile /tmp/prof
 """
@@ -58,6 +61,7 @@ from loadtests.picture import PictureCheck, check_picture
 from loadtests.plot import plot_cpu_per_stream
 from loadtests.profile_summary import load as load_profile
 from loadtests.profile_summary import markdown as profile_markdown
+from loadtests.progress import step
 
 SFU_CORE, CLIENT_CORE = 0, 1
 TARGETS = ("konsylium", "janus", "janus-el1")
@@ -69,7 +73,7 @@ SAMPLE_PACKETS = 400  # video packets kept by subscriber 0 for the picture check
 
 
 def progress(message: str) -> None:
-    print(f"[bench_sfu {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+    step("bench_sfu", message)
 
 
 # --- the SFUs under test -------------------------------------------------------------------------
@@ -424,7 +428,7 @@ def summary_table(results: list[Measurement]) -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--subscribers", default="1,8,32", help="comma-separated N levels")
+    parser.add_argument("--subscribers", default="1,8,32,99,200", help="comma-separated N levels (≤ 299)")
     parser.add_argument("--repetitions", type=int, default=2)
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds before each window")
     parser.add_argument("--window", type=float, default=15.0, help="seconds measured")
@@ -445,7 +449,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.subscribers, args.repetitions, args.warmup, args.window = "1", 1, 1.0, 2.0
         args.targets = "konsylium"
-    args.levels = [int(n) for n in str(args.subscribers).split(",")]
+    try:
+        args.levels = [int(n) for n in str(args.subscribers).split(",")]
+    except ValueError:
+        parser.error(f"--subscribers: comma-separated whole numbers, not {args.subscribers!r}")
+    if not all(1 <= n <= 299 for n in args.levels):
+        parser.error("--subscribers: every N from 1 to 299 (one room of at most 300 people)")
     args.target_list = [t for t in str(args.targets).split(",") if t]
     unknown = set(args.target_list) - set(TARGETS) - set(OPTIONAL_TARGETS)
     if unknown:

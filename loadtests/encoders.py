@@ -25,6 +25,7 @@ __all__ = [
     "ReplayH264Encoder",
     "ReplayVp8Encoder",
     "make_encoder",
+    "replay_cycle_complete",
 ]
 
 CODECS = ("vp8", "h264")
@@ -123,6 +124,15 @@ class ReplayH264Encoder(FixedBitrateH264Encoder):
 
     def encode(self, frame: Frame, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         return self._cycle.encode(frame, force_keyframe, super().encode)
+
+
+def replay_cycle_complete(codec: str) -> bool:
+    """True once this process has encoded the replay cycle of `codec`: pictures for its
+    replaying encoders need not be drawn any more."""
+    cache = {"vp8": ReplayVp8Encoder._cache, "h264": ReplayH264Encoder._cache}.get(codec)
+    if cache is None:
+        raise ValueError(f"unknown codec {codec!r}: one of {', '.join(CODECS)}")
+    return len(cache) >= REPLAY_CYCLE
 
 
 def make_encoder(codec: str, bitrate: int, replay: bool) -> Encoder:

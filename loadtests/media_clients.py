@@ -116,7 +116,7 @@ class SyntheticPublisher:
         self.codec = codec
         self.pc = _client_pc()
         self.replay = replay
-        self.video: VideoStreamTrack = ReplayTrack() if replay else MovingTexture()
+        self.video: VideoStreamTrack = ReplayTrack(codec) if replay else MovingTexture()
         self.packets_sent = 0
         video = self.pc.addTransceiver(self.video, direction="sendonly")
         capabilities = RTCRtpSender.getCapabilities("video").codecs

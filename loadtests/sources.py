@@ -18,7 +18,7 @@ from aiortc import MediaStreamTrack, VideoStreamTrack
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
-from loadtests.encoders import REPLAY_CYCLE
+from loadtests.encoders import REPLAY_CYCLE, replay_cycle_complete
 from loadtests.frame_stamp import draw_stamp, stamp_now
 
 __all__ = ["HEIGHT", "WIDTH", "MovingTexture", "ReplayTrack", "ToneTrack"]
@@ -97,22 +97,24 @@ class ToneTrack(MediaStreamTrack):
 
 
 class ReplayTrack(VideoStreamTrack):
-    """Moving frames for the first replay cycle, then the last one again with a new pts.
+    """Moving frames until the process has its replay cycle of `codec`, then the last one
+    again with a new pts.
 
     With a replaying encoder (loadtests.encoders) only the first cycle's pictures are
-    encoded, so the rest need not be drawn: this keeps many publishers cheap in one
-    process. The replayed pictures carry the first cycle's (stale) capture stamps.
+    encoded, once per process, so the rest need not be drawn: this keeps a hundred
+    publishers cheap in one process. The replayed pictures carry stale capture stamps.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, codec: str = "vp8") -> None:
         super().__init__()
+        self._codec = codec
         self._source = MovingTexture()
         self._last: VideoFrame | None = None
         self._count = 0
 
     async def recv(self) -> VideoFrame:
         self._count += 1
-        if self._last is None or self._count <= REPLAY_CYCLE:
+        if self._last is None or (self._count <= REPLAY_CYCLE and not replay_cycle_complete(self._codec)):
             self._last = await self._source.recv()  # paced at 30 fps
             return self._last
         pts, time_base = await self.next_timestamp()

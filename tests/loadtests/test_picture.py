@@ -24,10 +24,11 @@ from loadtests.encoders import (
     ReplayH264Encoder,
     ReplayVp8Encoder,
     make_encoder,
+    replay_cycle_complete,
 )
 from loadtests.frame_stamp import read_stamp, stamp_now
 from loadtests.picture import Sample, check_picture, is_keyframe_start
-from loadtests.sources import MovingTexture
+from loadtests.sources import MovingTexture, ReplayTrack
 
 BITRATE = 1_000_000
 FRAMES = 24
@@ -193,3 +194,20 @@ def test_replay_repeats_one_decodable_cycle(codec: str, monkeypatch: pytest.Monk
 
 def test_replay_caches_are_per_codec() -> None:
     assert ReplayVp8Encoder._cache is not ReplayH264Encoder._cache
+
+
+@pytest.mark.parametrize("codec", CODECS)
+async def test_replay_track_stops_drawing_once_the_cycle_is_encoded(codec: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    cls = ReplayVp8Encoder if codec == "vp8" else ReplayH264Encoder
+    monkeypatch.setattr(cls, "_cache", [])
+    track = ReplayTrack(codec)
+    drawn = await track.recv()
+    assert not replay_cycle_complete(codec) and await track.recv() is not drawn  # still drawing
+    monkeypatch.setattr(cls, "_cache", [[b"x"]] * REPLAY_CYCLE)
+    assert replay_cycle_complete(codec)
+    last = await track.recv()
+    again = await track.recv()
+    assert again is last and again.pts > 0  # the same picture, a new pts: nothing drawn
+    with pytest.raises(ValueError):
+        replay_cycle_complete("av1")
