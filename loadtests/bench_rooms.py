@@ -105,6 +105,7 @@ class Result:
     forwarded_per_second: float
     received_per_second: float
     loss_percent: float
+    mbps_per_stream: float  # what a subscriber received on the wire (SRTP), on average
     first_frame_ms: list[float] = field(default_factory=list)  # per subscriber: WHEP POST → keyframe
     no_first_frame: int = 0
     latency_ms: list[float] = field(default_factory=list)  # per decoded frame of the sample
@@ -263,6 +264,7 @@ async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Res
             got0, offered0 = sum(s.packets for s in load.subscribers), _offered(load)
             drops0 = udp_drops(cpu0), udp_drops([os.getpid()])
             expected0 = sum(st.expected for s in load.subscribers for st in s.streams.values())
+            octets0 = sum(st.octets for s in load.subscribers for st in s.streams.values())
             received0 = sum(st.received for s in load.subscribers for st in s.streams.values())
             await _window(load, max(0.0, args.window - 0.1))
             fwd1 = await node.forwarded_packets_aligned()
@@ -271,6 +273,7 @@ async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Res
             drops1 = udp_drops(cpu1), udp_drops([os.getpid()])
             expected = sum(st.expected for s in load.subscribers for st in s.streams.values()) - expected0
             received = sum(st.received for s in load.subscribers for st in s.streams.values()) - received0
+            octets = sum(st.octets for s in load.subscribers for st in s.streams.values()) - octets0
             elapsed = client1.at - client0.at
             sample = next((s.sample for s in load.subscribers if s.sample), [])
             picture = await asyncio.to_thread(check_picture, list(sample), args.codec)
@@ -289,6 +292,7 @@ async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Res
         client_cpu_percent=100 * (client1.cpu_seconds - client0.cpu_seconds) / elapsed,
         forwarded_per_second=(fwd1 - fwd0) / elapsed, received_per_second=(got1 - got0) / elapsed,
         loss_percent=100 * (1 - received / expected) if expected else 0.0,
+        mbps_per_stream=8 * octets / elapsed / max(1, len(load.subscriptions)) / 1e6,
         first_frame_ms=first_frames, no_first_frame=len(load.subscriptions) - len(first_frames),
         latency_ms=list(picture.latencies_ms), frames_decoded=picture.frames_decoded,
         picture_moves=picture.moving,
@@ -304,11 +308,11 @@ def _ms(value: float) -> str:
 
 
 def table(results: list[Result]) -> str:
-    lines = ["| scenario | codec | media workers | streams | offered pkt/s | forwarded pkt/s "
+    lines = ["| scenario | codec | media workers | streams | Mbit/s per stream | offered pkt/s | forwarded pkt/s "
              "| dropped at SFU / client sockets | SFU CPU % (all cores) | per process % "
              "| µs/pkt | streams per core | loss % | first frame p50/p95 ms | latency p50/p95 ms | picture "
              "| client CPU % |",
-             "| --- | --- " + "| ---: " * 6 + "| --- " + "| ---: " * 5 + "| --- | ---: |"]
+             "| --- | --- " + "| ---: " * 7 + "| --- " + "| ---: " * 5 + "| --- | ---: |"]
     for r in results:
         processes = " / ".join(f"{p:.0f}" for p in r.process_cpu_percent)
         first = f"{_ms(percentile(r.first_frame_ms, 0.5))} / {_ms(percentile(r.first_frame_ms, 0.95))}"
@@ -316,7 +320,8 @@ def table(results: list[Result]) -> str:
             first += f" ({r.no_first_frame} none)"
         latency = f"{_ms(percentile(r.latency_ms, 0.5))} / {_ms(percentile(r.latency_ms, 0.95))}"
         picture = f"{'moves' if r.picture_moves else 'NOT OK'} ({r.frames_decoded})"
-        lines.append(f"| {r.scenario} | {r.codec} | {r.workers} | {r.streams} | {r.offered_per_second:,.0f} | "
+        lines.append(f"| {r.scenario} | {r.codec} | {r.workers} | {r.streams} | {r.mbps_per_stream:.2f} | "
+                     f"{r.offered_per_second:,.0f} | "
                      f"{r.forwarded_per_second:,.0f} | "
                      f"{r.sfu_socket_drops:,} / {r.client_socket_drops:,} | "
                      f"{r.cpu_percent:.1f} | {processes} | {r.us_per_packet:.1f} | {r.streams_per_core:,.0f} | "

@@ -160,9 +160,11 @@ class StreamCounter:
     repaired: int = 0
     first_seq: int | None = None
     highest: int = 0  # extended sequence number
+    octets: int = 0  # SRTP datagram bytes (light) or payload + 22 header/tag bytes (full)
 
-    def add(self, sequence_number: int, repaired: bool) -> None:
+    def add(self, sequence_number: int, repaired: bool, octets: int = 0) -> None:
         self.received += 1
+        self.octets += octets
         if repaired:
             self.repaired += 1
         if self.first_seq is None:
@@ -225,7 +227,7 @@ class CountingSubscriber:
 
             async def on_rtp(packet: Any, repaired: bool, _counter: StreamCounter = counter,
                              _kind: str = kind) -> None:
-                _counter.add(packet.sequence_number, repaired)
+                _counter.add(packet.sequence_number, repaired, len(packet.payload) + 22)
                 self._seen(_kind, lambda: bytes(packet.payload))
                 if _kind == "video" and len(self.sample) < self.keep_sample_packets:
                     self.sample.append((packet.sequence_number, packet.timestamp, packet.payload,
@@ -263,7 +265,7 @@ class CountingSubscriber:
             if rtx:
                 self.retransmissions += 1
                 return True
-            counter.add((data[2] << 8) | data[3], False)
+            counter.add((data[2] << 8) | data[3], False, len(data))
             self._seen(kind, lambda: clear_payload(data))
             return True
 
