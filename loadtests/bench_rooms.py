@@ -38,6 +38,7 @@ from loadtests.media_clients import CountingSubscriber, SyntheticPublisher
 from loadtests.percentiles import percentile
 from loadtests.picture import check_picture
 from loadtests.progress import ProgressBar, step
+from loadtests.socket_participant import SocketParticipant
 from loadtests.udp_drops import dropped_between, udp_drops
 
 SAMPLE_PACKETS = 400  # video packets the sampled subscriber keeps (~3.5 s at 1 Mbps)
@@ -92,6 +93,7 @@ class Result:
     scenario: str
     workers: int
     codec: str
+    signalling: str  # whip (WHIP/WHEP) or socketio (as the browser client)
     rooms: int
     streams: int
     setup_seconds: float
@@ -155,24 +157,91 @@ class _Load:
     """Everything one scenario set up on the node, closed together."""
 
     publishers: list[SyntheticPublisher] = field(default_factory=list)
-    subscriptions: list[_Subscription] = field(default_factory=list)
+    subscriptions: list[_Subscription] = field(default_factory=list)  # WHEP sessions
+    participants: list[SocketParticipant] = field(default_factory=list)  # --signalling socketio
+    audience: list[SyntheticPublisher] = field(default_factory=list)  # the source of each Socket.IO stream
 
     @property
     def subscribers(self) -> list[CountingSubscriber]:
-        return [s.subscriber for s in self.subscriptions if s.subscriber is not None]
+        return ([s.subscriber for s in self.subscriptions if s.subscriber is not None]
+                + [p.subscriber for p in self.participants if p.subscriber is not None])
+
+    @property
+    def streams(self) -> int:
+        return len(self.subscriptions) + len(self.audience)
+
+    def first_frames_ms(self) -> list[float]:
+        """Per subscriber: WHEP request (or Socket.IO join) → first packet of a keyframe."""
+        waits = [(s.requested_at, s.subscriber.first_keyframe_at) for s in self.subscriptions
+                 if s.subscriber is not None]
+        waits += [(p.joined_at, p.first_keyframe_at) for p in self.participants if p.expects_media]
+        return [1000 * (seen - asked) for asked, seen in waits if seen is not None]
+
+    @property
+    def waiting_for_video(self) -> int:
+        """Subscribers (or Socket.IO participants) that never saw a keyframe."""
+        expecting = len(self.subscriptions) + sum(p.expects_media for p in self.participants)
+        return expecting - len(self.first_frames_ms())
 
     async def close(self) -> None:
+        await asyncio.gather(*(p.close() for p in self.participants), return_exceptions=True)
         await asyncio.gather(*(s.close() for s in self.subscribers), return_exceptions=True)
         await asyncio.gather(*(p.close() for p in self.publishers), return_exceptions=True)
 
 
-async def _publish(node: KonsyliumNode, load: _Load, room_id: str, token: str, codec: str,
-                   bitrate: int) -> SyntheticPublisher:
+def _new_publisher(load: _Load, codec: str, bitrate: int) -> SyntheticPublisher:
     live = not load.publishers  # the first publisher of the run encodes live
     publisher = SyntheticPublisher(codec=codec, bitrate=bitrate, replay=not live)
     load.publishers.append(publisher)
+    return publisher
+
+
+async def _publish(node: KonsyliumNode, load: _Load, room_id: str, token: str, codec: str,
+                   bitrate: int) -> SyntheticPublisher:
+    publisher = _new_publisher(load, codec, bitrate)
     await publisher.accept(await node.whip_as(room_id, token, await publisher.offer()))
     return publisher
+
+
+async def _join_socketio(node: KonsyliumNode, scenario: Scenario, load: _Load, codec: str, bitrate: int) -> None:
+    """Every participant joins over Socket.IO as a browser does; publishers publish; the server
+    then offers each one the others' media. One WHEP session of the live publisher is added
+    for the picture check and the latency (a participant's light subscriber decodes nothing)."""
+    bar = ProgressBar("  joining", scenario.rooms * (scenario.size + (scenario.kind == "broadcast")))
+    limit = asyncio.Semaphore(SETUP_CONCURRENCY)
+    joined = 0
+
+    async def join(token: str, publish: bool, alone: bool = False) -> SyntheticPublisher | None:
+        nonlocal joined
+        async with limit:
+            participant = SocketParticipant(node.url, token, codec)
+            participant.expects_media = not alone
+            load.participants.append(participant)
+            await participant.join()
+            publisher = _new_publisher(load, codec, bitrate) if publish else None
+            if publisher is not None:
+                await participant.publish(publisher)
+        joined += 1
+        bar.update(joined)
+        return publisher
+
+    for _ in range(scenario.rooms):
+        if scenario.kind == "broadcast":
+            room = await node.book_room(scenario.size)
+            host = await join(room.host_token, True, alone=True)
+            assert host is not None
+            await asyncio.gather(*(join(token, False) for token in room.viewer_tokens))
+            load.audience += [host] * scenario.size
+            sample = (room.id, room.host_id, room.viewer_tokens[0], host)
+        else:
+            room_id, people = await node.book_members(scenario.size)
+            sources = [await join(token, True) for _, token in people]
+            load.audience += [p for p in sources if p is not None for _ in range(scenario.size - 1)]
+            assert sources[0] is not None
+            sample = (room_id, people[0][0], people[1][1], sources[0])
+        if not load.subscriptions and not sample[3].replay:
+            load.subscriptions.append(_Subscription(*sample))
+    bar.finish()
 
 
 async def _book(node: KonsyliumNode, scenario: Scenario, load: _Load, codec: str, bitrate: int) -> None:
@@ -225,7 +294,7 @@ async def _until(predicate: Callable[[], bool], timeout: float, what: str) -> No
 
 def _offered(load: _Load) -> int:
     """Packets sent by each publisher, once per subscriber of it."""
-    return sum(s.source.packets_sent for s in load.subscriptions)
+    return sum(s.source.packets_sent for s in load.subscriptions) + sum(p.packets_sent for p in load.audience)
 
 
 def _node_cpu(pid: int) -> dict[int, ProcessCpu]:
@@ -252,7 +321,10 @@ async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Res
         try:
             _step(f"{scenario.text} workers={workers}: booking {scenario.rooms} room(s), "
                   f"{scenario.publishers} publisher(s), {scenario.streams} streams")
-            await _book(node, scenario, load, args.codec, args.bitrate)
+            if args.signalling == "socketio":
+                await _join_socketio(node, scenario, load, args.codec, args.bitrate)
+            else:
+                await _book(node, scenario, load, args.codec, args.bitrate)
             await _until(lambda: all(p.packets_sent > 0 for p in load.publishers), 30, "every publisher to send")
             await asyncio.sleep(0.5)  # the SFU has their tracks
             await _subscribe_all(node, load, args.codec)
@@ -280,11 +352,10 @@ async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Res
         finally:
             await load.close()
     per_process = [100 * (cpu1[pid].cpu_seconds - cpu0[pid].cpu_seconds) / elapsed for pid in cpu1 if pid in cpu0]
-    first_frames = [1000 * (s.subscriber.first_keyframe_at - s.requested_at) for s in load.subscriptions
-                    if s.subscriber is not None and s.subscriber.first_keyframe_at is not None]
+    first_frames = load.first_frames_ms()
     result = Result(
         scenario=scenario.text, workers=workers, codec=args.codec, rooms=scenario.rooms,
-        streams=len(load.subscriptions), setup_seconds=setup, window=elapsed,
+        signalling=args.signalling, streams=load.streams, setup_seconds=setup, window=elapsed,
         offered_per_second=(offered1 - offered0) / elapsed, cpu_percent=sum(per_process),
         sfu_socket_drops=dropped_between(drops0[0], drops1[0]),
         client_socket_drops=dropped_between(drops0[1], drops1[1]),
@@ -292,8 +363,8 @@ async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Res
         client_cpu_percent=100 * (client1.cpu_seconds - client0.cpu_seconds) / elapsed,
         forwarded_per_second=(fwd1 - fwd0) / elapsed, received_per_second=(got1 - got0) / elapsed,
         loss_percent=100 * (1 - received / expected) if expected else 0.0,
-        mbps_per_stream=8 * octets / elapsed / max(1, len(load.subscriptions)) / 1e6,
-        first_frame_ms=first_frames, no_first_frame=len(load.subscriptions) - len(first_frames),
+        mbps_per_stream=8 * octets / elapsed / max(1, load.streams) / 1e6,
+        first_frame_ms=first_frames, no_first_frame=load.waiting_for_video,
         latency_ms=list(picture.latencies_ms), frames_decoded=picture.frames_decoded,
         picture_moves=picture.moving,
     )
@@ -320,7 +391,8 @@ def table(results: list[Result]) -> str:
             first += f" ({r.no_first_frame} none)"
         latency = f"{_ms(percentile(r.latency_ms, 0.5))} / {_ms(percentile(r.latency_ms, 0.95))}"
         picture = f"{'moves' if r.picture_moves else 'NOT OK'} ({r.frames_decoded})"
-        lines.append(f"| {r.scenario} | {r.codec} | {r.workers} | {r.streams} | {r.mbps_per_stream:.2f} | "
+        via = " via Socket.IO" if r.signalling == "socketio" else ""
+        lines.append(f"| {r.scenario}{via} | {r.codec} | {r.workers} | {r.streams} | {r.mbps_per_stream:.2f} | "
                      f"{r.offered_per_second:,.0f} | "
                      f"{r.forwarded_per_second:,.0f} | "
                      f"{r.sfu_socket_drops:,} / {r.client_socket_drops:,} | "
@@ -335,6 +407,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="comma-separated: broadcast:[Rx]N, meeting:K, rooms:RxM")
     parser.add_argument("--workers", default="1,2", help="media worker counts, one node each")
     parser.add_argument("--codec", choices=("vp8", "h264"), default="vp8")
+    parser.add_argument("--signalling", choices=("whip", "socketio"), default="whip",
+                        help="how clients join: WHIP/WHEP per stream, or Socket.IO with one publish and one "
+                             "subscribe connection each, as the browser client")
     parser.add_argument("--warmup", type=float, default=4.0)
     parser.add_argument("--window", type=float, default=10.0)
     parser.add_argument("--bitrate", type=int, default=1_000_000)

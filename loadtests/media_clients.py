@@ -203,6 +203,10 @@ class CountingSubscriber:
     first_packet_at: float | None = None
     first_keyframe_at: float | None = None  # time.monotonic() of the first packet of a video keyframe
     retransmissions: int = 0  # RTX packets seen by a light subscriber (not unwrapped)
+    _tapped: set[Any] = field(default_factory=set)  # full mode: transceivers tapped
+    _types: dict[int, tuple[str, bool]] = field(default_factory=dict)  # light: payload type → (kind, rtx)
+    _by_ssrc: dict[int, StreamCounter] = field(default_factory=dict)  # light: counters
+    _unprotect: Callable[[bytes], bytes] | None = None  # light: set once the transport is hooked
 
     @property
     def packets(self) -> int:
@@ -219,11 +223,15 @@ class CountingSubscriber:
             self.first_keyframe_at = now
 
     def _tap(self) -> None:
+        """Full mode: tap every receiver not tapped yet (before aiortc starts it)."""
         if self.light:
-            return  # tapped in _tap_datagrams once the payload types are negotiated
-        for transceiver in self.pc.getTransceivers():
+            return  # counted in _tap_datagrams once the payload types are negotiated
+        for index, transceiver in enumerate(self.pc.getTransceivers()):
+            if transceiver in self._tapped:
+                continue
+            self._tapped.add(transceiver)
             kind = str(transceiver.kind)
-            counter = self.streams.setdefault(kind, StreamCounter())
+            counter = self.streams.setdefault(f"{kind}#{index}", StreamCounter())
 
             async def on_rtp(packet: Any, repaired: bool, _counter: StreamCounter = counter,
                              _kind: str = kind) -> None:
@@ -239,37 +247,43 @@ class CountingSubscriber:
             tap_receiver(transceiver.receiver, on_rtp, lambda ssrc, ntp, rtp: None, on_started)
 
     def _tap_datagrams(self) -> None:
-        """Light mode, after negotiation: count datagrams by payload type (before any can arrive)."""
+        """Light mode, after each negotiation: learn the payload types (before any media can
+        arrive), and on the first one hook the transport; a counter per SSRC."""
         if not self.light:
             return
-        by_type: dict[int, tuple[StreamCounter, str, bool]] = {}
         for transceiver in self.pc.getTransceivers():
-            kind = str(transceiver.kind)
-            counter = self.streams.setdefault(kind, StreamCounter())
             for codec in negotiated_codecs(transceiver):
-                by_type[codec.payload_type] = (counter, kind, False)
+                self._types[codec.payload_type] = (str(transceiver.kind), False)
                 if codec.rtx_payload_type is not None:
-                    by_type[codec.rtx_payload_type] = (counter, kind, True)
+                    self._types[codec.rtx_payload_type] = (str(transceiver.kind), True)
+        if self._unprotect is not None:
+            return
+        types, by_ssrc = self._types, self._by_ssrc
 
         def clear_payload(data: bytes) -> bytes:
             try:
-                return bytes(RtpPacket.parse(unprotect(data)).payload)
+                assert self._unprotect is not None
+                return bytes(RtpPacket.parse(self._unprotect(data)).payload)
             except Exception:  # not decryptable (yet): not a keyframe as far as we can tell
                 return b""
 
         def on_datagram(data: bytes) -> bool:
-            entry = by_type.get(data[1] & 0x7F)
+            entry = types.get(data[1] & 0x7F)
             if entry is None:
                 return False  # aiortc handles what we do not know
-            counter, kind, rtx = entry
+            kind, rtx = entry
             if rtx:
                 self.retransmissions += 1
                 return True
+            ssrc = int.from_bytes(data[8:12], "big")
+            counter = by_ssrc.get(ssrc)
+            if counter is None:
+                counter = by_ssrc[ssrc] = self.streams[f"{kind}:{ssrc}"] = StreamCounter()
             counter.add((data[2] << 8) | data[3], False, len(data))
             self._seen(kind, lambda: clear_payload(data))
             return True
 
-        unprotect = tap_srtp_datagrams(self.pc.getTransceivers()[0].receiver.transport, on_datagram)
+        self._unprotect = tap_srtp_datagrams(self.pc.getTransceivers()[0].receiver.transport, on_datagram)
 
     async def offer(self, kinds: list[str]) -> str:
         """WHEP style: the client offers one recvonly m-line per kind."""
@@ -285,8 +299,9 @@ class CountingSubscriber:
         self._tap_datagrams()  # ICE starts after this returns: no media has arrived yet
 
     async def answer(self, offer: str) -> str:
-        """Server-offer style (Janus): abs-send-time is removed from the offer, so the answer
-        does not negotiate it either."""
+        """Server-offer style (Janus; Konsylium's Socket.IO subscribe connection, offered again
+        when tracks come and go): abs-send-time is removed from the offer, so the answer does
+        not negotiate it either."""
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=strip_abs_send_time(offer), type="offer"))
         self._tap()  # before aiortc starts the receivers (they start once connected)
         configure_host_addresses(self.pc, LOOPBACK)

@@ -73,3 +73,18 @@ def test_room_scenarios_benchmark_runs(tmp_path: Path) -> None:
     assert result["streams"] == 4 and result["forwarded_per_second"] > 0, result
     assert result["picture_moves"] and result["latency_ms"], result  # the sampled subscriber decoded stamps
     assert result["no_first_frame"] == 0 and len(result["first_frame_ms"]) == 4, result
+
+
+def test_room_scenarios_run_over_socketio(tmp_path: Path) -> None:
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtests.bench_rooms", "--scenarios", "meeting:3", "--workers", "1",
+         "--signalling", "socketio", "--warmup", "1", "--window", "2", "--json", str(tmp_path / "rooms.json")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    (result,) = json.loads((tmp_path / "rooms.json").read_text())
+    assert result["signalling"] == "socketio" and result["streams"] == 6 + 1, result  # + the WHEP sample
+    assert result["forwarded_per_second"] > 0 and result["picture_moves"], result
+    assert result["no_first_frame"] == 0 and len(result["first_frame_ms"]) == 3 + 1, result
