@@ -108,6 +108,7 @@ class Result:
     received_per_second: float
     loss_percent: float
     mbps_per_stream: float  # what a subscriber received on the wire (SRTP), on average
+    fps_per_stream: float  # video frames a subscriber received per second (marker bits), on average
     first_frame_ms: list[float] = field(default_factory=list)  # per subscriber: WHEP POST → keyframe
     no_first_frame: int = 0
     latency_ms: list[float] = field(default_factory=list)  # per decoded frame of the sample
@@ -156,6 +157,9 @@ class _Subscription:
 class _Load:
     """Everything one scenario set up on the node, closed together."""
 
+    codec: str = "vp8"
+    bitrate: int = 1_000_000
+    audio: bool = False  # publishers also send an Opus tone; WHEP sessions pull it too
     publishers: list[SyntheticPublisher] = field(default_factory=list)
     subscriptions: list[_Subscription] = field(default_factory=list)  # WHEP sessions
     participants: list[SocketParticipant] = field(default_factory=list)  # --signalling socketio
@@ -189,21 +193,20 @@ class _Load:
         await asyncio.gather(*(p.close() for p in self.publishers), return_exceptions=True)
 
 
-def _new_publisher(load: _Load, codec: str, bitrate: int) -> SyntheticPublisher:
+def _new_publisher(load: _Load) -> SyntheticPublisher:
     live = not load.publishers  # the first publisher of the run encodes live
-    publisher = SyntheticPublisher(codec=codec, bitrate=bitrate, replay=not live)
+    publisher = SyntheticPublisher(codec=load.codec, bitrate=load.bitrate, replay=not live, audio=load.audio)
     load.publishers.append(publisher)
     return publisher
 
 
-async def _publish(node: KonsyliumNode, load: _Load, room_id: str, token: str, codec: str,
-                   bitrate: int) -> SyntheticPublisher:
-    publisher = _new_publisher(load, codec, bitrate)
+async def _publish(node: KonsyliumNode, load: _Load, room_id: str, token: str) -> SyntheticPublisher:
+    publisher = _new_publisher(load)
     await publisher.accept(await node.whip_as(room_id, token, await publisher.offer()))
     return publisher
 
 
-async def _join_socketio(node: KonsyliumNode, scenario: Scenario, load: _Load, codec: str, bitrate: int) -> None:
+async def _join_socketio(node: KonsyliumNode, scenario: Scenario, load: _Load) -> None:
     """Every participant joins over Socket.IO as a browser does; publishers publish; the server
     then offers each one the others' media. One WHEP session of the live publisher is added
     for the picture check and the latency (a participant's light subscriber decodes nothing)."""
@@ -214,11 +217,11 @@ async def _join_socketio(node: KonsyliumNode, scenario: Scenario, load: _Load, c
     async def join(token: str, publish: bool, alone: bool = False) -> SyntheticPublisher | None:
         nonlocal joined
         async with limit:
-            participant = SocketParticipant(node.url, token, codec)
+            participant = SocketParticipant(node.url, token, load.codec)
             participant.expects_media = not alone
             load.participants.append(participant)
             await participant.join()
-            publisher = _new_publisher(load, codec, bitrate) if publish else None
+            publisher = _new_publisher(load) if publish else None
             if publisher is not None:
                 await participant.publish(publisher)
         joined += 1
@@ -244,23 +247,23 @@ async def _join_socketio(node: KonsyliumNode, scenario: Scenario, load: _Load, c
     bar.finish()
 
 
-async def _book(node: KonsyliumNode, scenario: Scenario, load: _Load, codec: str, bitrate: int) -> None:
+async def _book(node: KonsyliumNode, scenario: Scenario, load: _Load) -> None:
     """Book every room, start its publishers and list who pulls whom."""
     for _ in range(scenario.rooms):
         if scenario.kind == "broadcast":
             room = await node.book_room(scenario.size)
-            host = await _publish(node, load, room.id, room.host_token, codec, bitrate)
+            host = await _publish(node, load, room.id, room.host_token)
             load.subscriptions += [_Subscription(room.id, room.host_id, token, host) for token in room.viewer_tokens]
             continue
         room_id, people = await node.book_members(scenario.size)
-        sources = [await _publish(node, load, room_id, token, codec, bitrate) for _, token in people]
+        sources = [await _publish(node, load, room_id, token) for _, token in people]
         load.subscriptions += [_Subscription(room_id, source_id, token, publisher)
                                for viewer, (_, token) in enumerate(people)
                                for source, ((source_id, _), publisher) in enumerate(zip(people, sources, strict=True))
                                if source != viewer]
 
 
-async def _subscribe_all(node: KonsyliumNode, load: _Load, codec: str) -> None:
+async def _subscribe_all(node: KonsyliumNode, load: _Load) -> None:
     """Open every WHEP session, SETUP_CONCURRENCY at a time; one of the live publisher's is sampled."""
     sampled = next((s for s in load.subscriptions if s.live), None)
     bar = ProgressBar("  subscribing", len(load.subscriptions))
@@ -272,10 +275,10 @@ async def _subscribe_all(node: KonsyliumNode, load: _Load, codec: str) -> None:
         async with limit:
             is_sample = sub is sampled
             subscriber = CountingSubscriber(keep_sample_packets=SAMPLE_PACKETS if is_sample else 0,
-                                            light=not is_sample, codec=codec)
+                                            light=not is_sample, codec=load.codec)
             sub.subscriber = subscriber
             sub.requested_at = time.monotonic()
-            offer = await subscriber.offer(["video"])
+            offer = await subscriber.offer(["video", "audio"] if load.audio else ["video"])
             await subscriber.accept(await node.whep_of(sub.room_id, sub.source_id, sub.token, offer))
         done += 1
         bar.update(done)
@@ -315,19 +318,19 @@ async def _window(load: _Load, seconds: float) -> None:
 
 async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Result:
     """Set `scenario` up on a fresh node with `workers` media workers, warm up, measure one window."""
-    load = _Load()
+    load = _Load(codec=args.codec, bitrate=args.bitrate, audio=args.audio)
     began = time.monotonic()
     async with KonsyliumNode(workers=workers, core=args.sfu_core) as node:
         try:
             _step(f"{scenario.text} workers={workers}: booking {scenario.rooms} room(s), "
                   f"{scenario.publishers} publisher(s), {scenario.streams} streams")
             if args.signalling == "socketio":
-                await _join_socketio(node, scenario, load, args.codec, args.bitrate)
+                await _join_socketio(node, scenario, load)
             else:
-                await _book(node, scenario, load, args.codec, args.bitrate)
+                await _book(node, scenario, load)
             await _until(lambda: all(p.packets_sent > 0 for p in load.publishers), 30, "every publisher to send")
             await asyncio.sleep(0.5)  # the SFU has their tracks
-            await _subscribe_all(node, load, args.codec)
+            await _subscribe_all(node, load)
             setup = time.monotonic() - began
             _step(f"{scenario.text} workers={workers}: set up in {setup:.1f} s; warming up {args.warmup:g} s")
             await asyncio.sleep(args.warmup)
@@ -337,6 +340,7 @@ async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Res
             drops0 = udp_drops(cpu0), udp_drops([os.getpid()])
             expected0 = sum(st.expected for s in load.subscribers for st in s.streams.values())
             octets0 = sum(st.octets for s in load.subscribers for st in s.streams.values())
+            frames0 = sum(st.frames for s in load.subscribers for st in s.streams.values())
             received0 = sum(st.received for s in load.subscribers for st in s.streams.values())
             await _window(load, max(0.0, args.window - 0.1))
             fwd1 = await node.forwarded_packets_aligned()
@@ -346,6 +350,7 @@ async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Res
             expected = sum(st.expected for s in load.subscribers for st in s.streams.values()) - expected0
             received = sum(st.received for s in load.subscribers for st in s.streams.values()) - received0
             octets = sum(st.octets for s in load.subscribers for st in s.streams.values()) - octets0
+            frames = sum(st.frames for s in load.subscribers for st in s.streams.values()) - frames0
             elapsed = client1.at - client0.at
             sample = next((s.sample for s in load.subscribers if s.sample), [])
             picture = await asyncio.to_thread(check_picture, list(sample), args.codec)
@@ -354,7 +359,8 @@ async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Res
     per_process = [100 * (cpu1[pid].cpu_seconds - cpu0[pid].cpu_seconds) / elapsed for pid in cpu1 if pid in cpu0]
     first_frames = load.first_frames_ms()
     result = Result(
-        scenario=scenario.text, workers=workers, codec=args.codec, rooms=scenario.rooms,
+        scenario=scenario.text, workers=workers, codec=args.codec + ("+opus" if args.audio else ""),
+        rooms=scenario.rooms,
         signalling=args.signalling, streams=load.streams, setup_seconds=setup, window=elapsed,
         offered_per_second=(offered1 - offered0) / elapsed, cpu_percent=sum(per_process),
         sfu_socket_drops=dropped_between(drops0[0], drops1[0]),
@@ -364,6 +370,7 @@ async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Res
         forwarded_per_second=(fwd1 - fwd0) / elapsed, received_per_second=(got1 - got0) / elapsed,
         loss_percent=100 * (1 - received / expected) if expected else 0.0,
         mbps_per_stream=8 * octets / elapsed / max(1, load.streams) / 1e6,
+        fps_per_stream=frames / elapsed / max(1, load.streams),
         first_frame_ms=first_frames, no_first_frame=load.waiting_for_video,
         latency_ms=list(picture.latencies_ms), frames_decoded=picture.frames_decoded,
         picture_moves=picture.moving,
@@ -379,7 +386,7 @@ def _ms(value: float) -> str:
 
 
 def table(results: list[Result]) -> str:
-    lines = ["| scenario | codec | media workers | streams | Mbit/s per stream | offered pkt/s | forwarded pkt/s "
+    lines = ["| scenario | codec | media workers | streams | Mbit/s, fps per stream | offered pkt/s | forwarded pkt/s "
              "| dropped at SFU / client sockets | SFU CPU % (all cores) | per process % "
              "| µs/pkt | streams per core | loss % | first frame p50/p95 ms | latency p50/p95 ms | picture "
              "| client CPU % |",
@@ -392,8 +399,8 @@ def table(results: list[Result]) -> str:
         latency = f"{_ms(percentile(r.latency_ms, 0.5))} / {_ms(percentile(r.latency_ms, 0.95))}"
         picture = f"{'moves' if r.picture_moves else 'NOT OK'} ({r.frames_decoded})"
         via = " via Socket.IO" if r.signalling == "socketio" else ""
-        lines.append(f"| {r.scenario}{via} | {r.codec} | {r.workers} | {r.streams} | {r.mbps_per_stream:.2f} | "
-                     f"{r.offered_per_second:,.0f} | "
+        lines.append(f"| {r.scenario}{via} | {r.codec} | {r.workers} | {r.streams} | "
+                     f"{r.mbps_per_stream:.2f}, {r.fps_per_stream:.1f} | {r.offered_per_second:,.0f} | "
                      f"{r.forwarded_per_second:,.0f} | "
                      f"{r.sfu_socket_drops:,} / {r.client_socket_drops:,} | "
                      f"{r.cpu_percent:.1f} | {processes} | {r.us_per_packet:.1f} | {r.streams_per_core:,.0f} | "
@@ -407,6 +414,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="comma-separated: broadcast:[Rx]N, meeting:K, rooms:RxM")
     parser.add_argument("--workers", default="1,2", help="media worker counts, one node each")
     parser.add_argument("--codec", choices=("vp8", "h264"), default="vp8")
+    parser.add_argument("--audio", action="store_true", help="publishers also send Opus (a 440 Hz tone)")
     parser.add_argument("--signalling", choices=("whip", "socketio"), default="whip",
                         help="how clients join: WHIP/WHEP per stream, or Socket.IO with one publish and one "
                              "subscribe connection each, as the browser client")

@@ -161,10 +161,12 @@ class StreamCounter:
     first_seq: int | None = None
     highest: int = 0  # extended sequence number
     octets: int = 0  # SRTP datagram bytes (light) or payload + 22 header/tag bytes (full)
+    frames: int = 0  # video frames completed (packets with the marker bit): the frame rate
 
-    def add(self, sequence_number: int, repaired: bool, octets: int = 0) -> None:
+    def add(self, sequence_number: int, repaired: bool, octets: int = 0, end_of_frame: bool = False) -> None:
         self.received += 1
         self.octets += octets
+        self.frames += end_of_frame
         if repaired:
             self.repaired += 1
         if self.first_seq is None:
@@ -235,7 +237,8 @@ class CountingSubscriber:
 
             async def on_rtp(packet: Any, repaired: bool, _counter: StreamCounter = counter,
                              _kind: str = kind) -> None:
-                _counter.add(packet.sequence_number, repaired, len(packet.payload) + 22)
+                _counter.add(packet.sequence_number, repaired, len(packet.payload) + 22,
+                             _kind == "video" and bool(packet.marker))
                 self._seen(_kind, lambda: bytes(packet.payload))
                 if _kind == "video" and len(self.sample) < self.keep_sample_packets:
                     self.sample.append((packet.sequence_number, packet.timestamp, packet.payload,
@@ -279,7 +282,7 @@ class CountingSubscriber:
             counter = by_ssrc.get(ssrc)
             if counter is None:
                 counter = by_ssrc[ssrc] = self.streams[f"{kind}:{ssrc}"] = StreamCounter()
-            counter.add((data[2] << 8) | data[3], False, len(data))
+            counter.add((data[2] << 8) | data[3], False, len(data), kind == "video" and data[1] > 127)
             self._seen(kind, lambda: clear_payload(data))
             return True
 

@@ -64,7 +64,7 @@ def test_room_scenarios_benchmark_runs(tmp_path: Path) -> None:
     import json
 
     done = subprocess.run(
-        [sys.executable, "-m", "loadtests.bench_rooms", "--scenarios", "rooms:2x2", "--workers", "2",
+        [sys.executable, "-m", "loadtests.bench_rooms", "--scenarios", "rooms:2x2", "--workers", "2", "--audio",
          "--warmup", "1", "--window", "2", "--json", str(tmp_path / "rooms.json")],
         capture_output=True, text=True, timeout=120, check=False,
     )
@@ -72,6 +72,7 @@ def test_room_scenarios_benchmark_runs(tmp_path: Path) -> None:
     (result,) = json.loads((tmp_path / "rooms.json").read_text())
     assert result["streams"] == 4 and result["forwarded_per_second"] > 0, result
     assert result["picture_moves"] and result["latency_ms"], result  # the sampled subscriber decoded stamps
+    assert result["codec"] == "vp8+opus" and result["fps_per_stream"] > 0 and result["mbps_per_stream"] > 0, result
     assert result["no_first_frame"] == 0 and len(result["first_frame_ms"]) == 4, result
 
 
