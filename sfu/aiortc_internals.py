@@ -23,6 +23,12 @@ Hooks:
   its own RTCP sender reports carry the publisher's NTP/RTP mapping.
 * ICE: the gatherer's aioice `Connection.gather_candidates` is replaced to gather host
   candidates on configured addresses (aioice skips 127.0.0.1).
+* receive in place: the aioice `Connection.data_received` of each server connection is
+  wrapped so that SRTP/SRTCP datagrams are decrypted and handed to the DTLS transport's
+  own `_handle_rtp_data`/`_handle_rtcp_data` as they arrive, instead of being queued for
+  its receive task (what `RTCDtlsTransport._recv_next` does, minus a queue and a task
+  switch per packet). A packet whose handling has to wait is finished by a task and
+  the packets behind it wait their turn, so order is kept.
 * datagram tap (load clients): the aioice `Connection.data_received` of one transport is
   wrapped so SRTP datagrams can be counted from their clear RTP header before aiortc
   queues, decrypts and parses them.
@@ -31,14 +37,18 @@ Hooks:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import struct
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import pylibsrtp
 from aioice.ice import StunProtocol
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import clock as aiortc_clock
 from aiortc.codecs import is_rtx
 from aiortc.rtcdtlstransport import State as _DtlsState
 from aiortc.rtp import RTP_HEADER_LENGTH, RTP_HISTORY_SIZE, RtcpSrPacket, RtpPacket, unwrap_rtx
@@ -54,6 +64,8 @@ __all__ = [
     "configure_host_addresses",
     "hook_sender",
     "negotiated_codecs",
+    "receive_in_place",
+    "received_in_place",
     "receiver_decoder_idle",
     "send_pli",
     "tap_receiver",
@@ -81,6 +93,10 @@ _TX_PACKETS = "_RTCRtpSender__packet_count"
 _TX_OCTETS = "_RTCRtpSender__octet_count"
 _DTLS_TX_BYTES = "_RTCDtlsTransport__tx_bytes"
 _DTLS_TX_PACKETS = "_RTCDtlsTransport__tx_packets"
+_DTLS_RX_BYTES = "_RTCDtlsTransport__rx_bytes"
+_DTLS_RX_PACKETS = "_RTCDtlsTransport__rx_packets"
+_IN_PLACE = "_konsylium_receive_in_place"  # marks an aioice Connection already hooked
+_IN_PLACE_COUNT = "_konsylium_received_in_place"  # datagrams a DTLS transport handled in place
 _DTLS_CONNECTED = _DtlsState.CONNECTED
 _RTP_HEADER = struct.Struct("!BBHLL")
 
@@ -120,6 +136,10 @@ REQUIRED_INTERNALS: dict[str, tuple[str, ...]] = {
     "RTCDtlsTransport": (
         _DTLS_TX_BYTES,
         _DTLS_TX_PACKETS,
+        _DTLS_RX_BYTES,
+        _DTLS_RX_PACKETS,
+        "_handle_rtp_data",
+        "_handle_rtcp_data",
         "_send_rtp",
         "_register_rtp_receiver",
         "_state",
@@ -559,3 +579,96 @@ def tap_srtp_datagrams(dtls: Any, handler: Callable[[bytes], bool]) -> Callable[
 
     connection.data_received = data_received
     return unprotect
+
+
+def receive_in_place(pc: RTCPeerConnection) -> None:
+    """Handle `pc`'s SRTP and SRTCP datagrams as they arrive, without aiortc's queue and
+    task switch per packet (idempotent; call once the transceivers exist)."""
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport
+        if dtls is not None:
+            _receive_in_place(dtls)
+
+
+def received_in_place(pc: RTCPeerConnection) -> int:
+    """How many SRTP/SRTCP datagrams `pc` handled in place so far (0 if not hooked)."""
+    transports = {id(t.receiver.transport): t.receiver.transport for t in pc.getTransceivers()}
+    return sum(int(getattr(dtls, _IN_PLACE_COUNT, 0)) for dtls in transports.values())
+
+
+def _receive_in_place(dtls: Any) -> None:
+    connection: Any = dtls.transport._connection
+    if getattr(connection, _IN_PLACE, False):
+        return
+    setattr(connection, _IN_PLACE, True)
+    original: Callable[[bytes, int], None] = connection.data_received
+    backlog: deque[bytes] = deque()
+    waiting = False  # a packet's handling suspended; a task finishes it, then the backlog
+    finishing: set[asyncio.Task[None]] = set()  # referenced until done
+
+    setattr(dtls, _IN_PLACE_COUNT, 0)
+
+    async def handle(data: bytes) -> None:
+        setattr(dtls, _IN_PLACE_COUNT, getattr(dtls, _IN_PLACE_COUNT) + 1)
+        setattr(dtls, _DTLS_RX_BYTES, getattr(dtls, _DTLS_RX_BYTES) + len(data))
+        setattr(dtls, _DTLS_RX_PACKETS, getattr(dtls, _DTLS_RX_PACKETS) + 1)
+        arrival_time_ms = aiortc_clock.current_ms()
+        try:
+            if 192 <= data[1] <= 208:  # aiortc's is_rtcp
+                await dtls._handle_rtcp_data(dtls._rx_srtp.unprotect_rtcp(data))
+            else:
+                await dtls._handle_rtp_data(dtls._rx_srtp.unprotect(data), arrival_time_ms=arrival_time_ms)
+        except pylibsrtp.Error:
+            pass  # not ours or replayed: aiortc drops it too
+
+    def run(data: bytes) -> None:
+        nonlocal waiting
+        coroutine = handle(data)
+        try:
+            suspended_on = coroutine.send(None)
+        except StopIteration:
+            return
+        except Exception:
+            logger.exception("handling a received packet failed")
+            return
+        waiting = True
+        task = asyncio.ensure_future(finish(coroutine, suspended_on))
+        finishing.add(task)
+        task.add_done_callback(finishing.discard)
+
+    async def finish(coroutine: Coroutine[Any, Any, None], suspended_on: Any) -> None:
+        nonlocal waiting
+        try:
+            while True:
+                if suspended_on is None:  # a bare yield (sleep(0)): just let the loop run once
+                    await asyncio.sleep(0)
+                else:  # a future: wait for it as asyncio's Task would (which resets this flag)
+                    suspended_on._asyncio_future_blocking = False
+                    with contextlib.suppress(Exception):  # the coroutine sees it where it awaited
+                        await suspended_on
+                try:
+                    suspended_on = coroutine.send(None)
+                except StopIteration:
+                    break
+        except Exception:
+            logger.exception("handling a received packet failed")
+        finally:
+            coroutine.close()
+            waiting = False
+        while backlog and not waiting:
+            run(backlog.popleft())
+
+    def data_received(data: bytes, component: int) -> None:
+        if (
+            len(data) < 12
+            or not 127 < data[0] < 192
+            or dtls._rx_srtp is None
+            or dtls._state is not _DTLS_CONNECTED
+        ):
+            original(data, component)  # STUN answers are handled before; DTLS and the rest go to aiortc
+        elif waiting:
+            backlog.append(data)
+        else:
+            run(data)
+
+    connection.data_received = data_received

@@ -11,7 +11,7 @@ from typing import Literal
 
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCPeerConnection
 
-from .aiortc_internals import configure_host_addresses
+from .aiortc_internals import configure_host_addresses, receive_in_place
 from .config import SfuConfig
 from .errors import InvalidOffer
 from .stats import SfuCounters
@@ -42,9 +42,11 @@ def create_peer_connection(config: SfuConfig) -> RTCPeerConnection:
 async def local_description(pc: RTCPeerConnection, config: SfuConfig, kind: Literal["offer", "answer"]) -> str:
     """Create and set an offer or answer; return its SDP with every candidate gathered.
 
-    aiortc does not trickle: `setLocalDescription` gathers all candidates first.
+    aiortc does not trickle: `setLocalDescription` gathers all candidates first. Received
+    packets are handled as they arrive (`receive_in_place`), not queued for a task.
     """
     configure_host_addresses(pc, config.addresses, dict(config.announced))
+    receive_in_place(pc)
     if kind == "offer":
         description = await pc.createOffer()
     else:
