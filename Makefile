@@ -59,8 +59,11 @@ bench-sfu: $(TEST_STAMP) $(WEB_STAMP)
 	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q janus gcc)
 	$(PY) -m loadtests.bench_sfu --plot loadtests/results/cpu-per-stream.png
 
+# The issue's scenarios with 1 and 2 media workers, then 1 → 2 workers at a load one worker cannot carry.
 bench-rooms: $(TEST_STAMP)
 	$(PY) -m loadtests.bench_rooms --json loadtests/results/bench_rooms.json
+	$(PY) -m loadtests.bench_rooms --scenarios broadcast:12x99 --workers 1,2 --count-every 10 --window 15 \
+	  --json loadtests/results/bench_rooms_scaling.json
 
 bench-signalling: $(TEST_STAMP)
 	$(PY) -m loadtests.bench_signalling

@@ -32,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import aiohttp
+
 from loadtests.cpu import ProcessCpu, descendants, pin_current_process, process_cpu
 from loadtests.konsylium_node import KonsyliumNode
 from loadtests.media_clients import CountingSubscriber, SyntheticPublisher
@@ -107,6 +109,10 @@ class Result:
     forwarded_per_second: float
     received_per_second: float
     loss_percent: float
+    counted_streams: int  # streams whose subscriber counted (the rest: kernel sinks, --count-every)
+    failed_subscriptions: list[str]  # WHEP sessions the node refused or that timed out, and why
+    publishers: int
+    publishers_sending: int  # still sending in the window (an overloaded node can lose a publisher)
     mbps_per_stream: float  # what a subscriber received on the wire (SRTP), on average
     fps_per_stream: float  # video frames a subscriber received per second (marker bits), on average
     first_frame_ms: list[float] = field(default_factory=list)  # per subscriber: WHEP POST → keyframe
@@ -146,6 +152,7 @@ class _Subscription:
     source: SyntheticPublisher
     subscriber: CountingSubscriber | None = None
     requested_at: float = 0.0
+    failed: str = ""  # why the WHEP session could not be set up (an overloaded node refuses some)
 
     @property
     def live(self) -> bool:
@@ -160,6 +167,7 @@ class _Load:
     codec: str = "vp8"
     bitrate: int = 1_000_000
     audio: bool = False  # publishers also send an Opus tone; WHEP sessions pull it too
+    count_every: int = 1  # WHEP subscribers that count; the others' RTP is dropped by the kernel
     publishers: list[SyntheticPublisher] = field(default_factory=list)
     subscriptions: list[_Subscription] = field(default_factory=list)  # WHEP sessions
     participants: list[SocketParticipant] = field(default_factory=list)  # --signalling socketio
@@ -172,19 +180,33 @@ class _Load:
 
     @property
     def streams(self) -> int:
-        return len(self.subscriptions) + len(self.audience)
+        return sum(1 for s in self.subscriptions if not s.failed) + len(self.audience)
+
+    @property
+    def failed(self) -> list[str]:
+        return [s.failed for s in self.subscriptions if s.failed]
+
+    @property
+    def counted_streams(self) -> int:
+        """Streams whose subscriber counts what it gets (all but the kernel sinks)."""
+        return self.streams - sum(1 for s in self.subscriptions if s.subscriber is not None and s.subscriber.sink)
+
+    @property
+    def sink_inodes(self) -> set[int]:
+        return {inode for s in self.subscribers for inode in s.sink_inodes}
 
     def first_frames_ms(self) -> list[float]:
         """Per subscriber: WHEP request (or Socket.IO join) → first packet of a keyframe."""
         waits = [(s.requested_at, s.subscriber.first_keyframe_at) for s in self.subscriptions
-                 if s.subscriber is not None]
+                 if s.subscriber is not None and not s.subscriber.sink]
         waits += [(p.joined_at, p.first_keyframe_at) for p in self.participants if p.expects_media]
         return [1000 * (seen - asked) for asked, seen in waits if seen is not None]
 
     @property
     def waiting_for_video(self) -> int:
         """Subscribers (or Socket.IO participants) that never saw a keyframe."""
-        expecting = len(self.subscriptions) + sum(p.expects_media for p in self.participants)
+        expecting = (sum(1 for s in self.subscriptions if s.subscriber is not None and not s.subscriber.sink)
+                     + sum(p.expects_media for p in self.participants))
         return expecting - len(self.first_frames_ms())
 
     async def close(self) -> None:
@@ -270,20 +292,25 @@ async def _subscribe_all(node: KonsyliumNode, load: _Load) -> None:
     limit = asyncio.Semaphore(SETUP_CONCURRENCY)
     done = 0
 
-    async def one(sub: _Subscription) -> None:
+    async def one(index: int, sub: _Subscription) -> None:
         nonlocal done
         async with limit:
             is_sample = sub is sampled
+            sink = not is_sample and index % load.count_every != 0
             subscriber = CountingSubscriber(keep_sample_packets=SAMPLE_PACKETS if is_sample else 0,
-                                            light=not is_sample, codec=load.codec)
+                                            light=not is_sample, sink=sink, codec=load.codec)
             sub.subscriber = subscriber
             sub.requested_at = time.monotonic()
             offer = await subscriber.offer(["video", "audio"] if load.audio else ["video"])
-            await subscriber.accept(await node.whep_of(sub.room_id, sub.source_id, sub.token, offer))
+            try:
+                await subscriber.accept(await node.whep_of(sub.room_id, sub.source_id, sub.token, offer))
+            except (RuntimeError, OSError, TimeoutError, aiohttp.ClientError) as error:
+                sub.failed, sub.subscriber = str(error)[:200] or type(error).__name__, None
+                await subscriber.close()
         done += 1
         bar.update(done)
 
-    await asyncio.gather(*(one(s) for s in load.subscriptions))
+    await asyncio.gather(*(one(i, s) for i, s in enumerate(load.subscriptions)))
     bar.finish()
 
 
@@ -297,7 +324,12 @@ async def _until(predicate: Callable[[], bool], timeout: float, what: str) -> No
 
 def _offered(load: _Load) -> int:
     """Packets sent by each publisher, once per subscriber of it."""
-    return sum(s.source.packets_sent for s in load.subscriptions) + sum(p.packets_sent for p in load.audience)
+    return (sum(s.source.packets_sent for s in load.subscriptions if not s.failed)
+            + sum(p.packets_sent for p in load.audience))
+
+
+def _without(drops: dict[int, int], inodes: set[int]) -> dict[int, int]:
+    return {inode: count for inode, count in drops.items() if inode not in inodes}
 
 
 def _node_cpu(pid: int) -> dict[int, ProcessCpu]:
@@ -318,7 +350,7 @@ async def _window(load: _Load, seconds: float) -> None:
 
 async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Result:
     """Set `scenario` up on a fresh node with `workers` media workers, warm up, measure one window."""
-    load = _Load(codec=args.codec, bitrate=args.bitrate, audio=args.audio)
+    load = _Load(codec=args.codec, bitrate=args.bitrate, audio=args.audio, count_every=args.count_every)
     began = time.monotonic()
     async with KonsyliumNode(workers=workers, core=args.sfu_core) as node:
         try:
@@ -337,6 +369,7 @@ async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Res
             fwd0 = await node.forwarded_packets_aligned()
             cpu0, client0 = _node_cpu(node.pid), process_cpu(os.getpid())
             got0, offered0 = sum(s.packets for s in load.subscribers), _offered(load)
+            sent0 = [p.packets_sent for p in load.publishers]
             drops0 = udp_drops(cpu0), udp_drops([os.getpid()])
             expected0 = sum(st.expected for s in load.subscribers for st in s.streams.values())
             octets0 = sum(st.octets for s in load.subscribers for st in s.streams.values())
@@ -346,7 +379,9 @@ async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Res
             fwd1 = await node.forwarded_packets_aligned()
             cpu1, client1 = _node_cpu(node.pid), process_cpu(os.getpid())
             got1, offered1 = sum(s.packets for s in load.subscribers), _offered(load)
+            sending = sum(p.packets_sent > before for p, before in zip(load.publishers, sent0, strict=True))
             drops1 = udp_drops(cpu1), udp_drops([os.getpid()])
+            sinks = load.sink_inodes
             expected = sum(st.expected for s in load.subscribers for st in s.streams.values()) - expected0
             received = sum(st.received for s in load.subscribers for st in s.streams.values()) - received0
             octets = sum(st.octets for s in load.subscribers for st in s.streams.values()) - octets0
@@ -364,13 +399,15 @@ async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Res
         signalling=args.signalling, streams=load.streams, setup_seconds=setup, window=elapsed,
         offered_per_second=(offered1 - offered0) / elapsed, cpu_percent=sum(per_process),
         sfu_socket_drops=dropped_between(drops0[0], drops1[0]),
-        client_socket_drops=dropped_between(drops0[1], drops1[1]),
+        client_socket_drops=dropped_between(_without(drops0[1], sinks), _without(drops1[1], sinks)),
         process_cpu_percent=per_process,
         client_cpu_percent=100 * (client1.cpu_seconds - client0.cpu_seconds) / elapsed,
         forwarded_per_second=(fwd1 - fwd0) / elapsed, received_per_second=(got1 - got0) / elapsed,
         loss_percent=100 * (1 - received / expected) if expected else 0.0,
-        mbps_per_stream=8 * octets / elapsed / max(1, load.streams) / 1e6,
-        fps_per_stream=frames / elapsed / max(1, load.streams),
+        mbps_per_stream=8 * octets / elapsed / max(1, load.counted_streams) / 1e6,
+        fps_per_stream=frames / elapsed / max(1, load.counted_streams),
+        counted_streams=load.counted_streams, failed_subscriptions=load.failed,
+        publishers=len(load.publishers), publishers_sending=sending,
         first_frame_ms=first_frames, no_first_frame=load.waiting_for_video,
         latency_ms=list(picture.latencies_ms), frames_decoded=picture.frames_decoded,
         picture_moves=picture.moving,
@@ -399,7 +436,10 @@ def table(results: list[Result]) -> str:
         latency = f"{_ms(percentile(r.latency_ms, 0.5))} / {_ms(percentile(r.latency_ms, 0.95))}"
         picture = f"{'moves' if r.picture_moves else 'NOT OK'} ({r.frames_decoded})"
         via = " via Socket.IO" if r.signalling == "socketio" else ""
-        lines.append(f"| {r.scenario}{via} | {r.codec} | {r.workers} | {r.streams} | "
+        refused = f" ({len(r.failed_subscriptions)} refused)" if r.failed_subscriptions else ""
+        if r.publishers_sending < r.publishers:
+            refused += f" ({r.publishers - r.publishers_sending} of {r.publishers} publishers lost)"
+        lines.append(f"| {r.scenario}{via} | {r.codec} | {r.workers} | {r.streams}{refused} | "
                      f"{r.mbps_per_stream:.2f}, {r.fps_per_stream:.1f} | {r.offered_per_second:,.0f} | "
                      f"{r.forwarded_per_second:,.0f} | "
                      f"{r.sfu_socket_drops:,} / {r.client_socket_drops:,} | "
@@ -415,6 +455,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", default="1,2", help="media worker counts, one node each")
     parser.add_argument("--codec", choices=("vp8", "h264"), default="vp8")
     parser.add_argument("--audio", action="store_true", help="publishers also send Opus (a 440 Hz tone)")
+    parser.add_argument("--count-every", type=int, default=1, metavar="K",
+                        help="only every K-th WHEP subscriber counts; the kernel drops the others' RTP "
+                             "(loadtests.kernel_sink), so the generator's core is free for the SFU")
     parser.add_argument("--signalling", choices=("whip", "socketio"), default="whip",
                         help="how clients join: WHIP/WHEP per stream, or Socket.IO with one publish and one "
                              "subscribe connection each, as the browser client")
@@ -428,6 +471,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "the cores they need; the clients may then lose packets, forwarded ÷ offered does not")
     parser.add_argument("--json", type=Path, help="write every result (with per-subscriber figures) here")
     args = parser.parse_args(argv)
+    if args.count_every < 1:
+        parser.error("--count-every: 1 or more")
     try:
         args.scenario_list = [Scenario.parse(text) for text in args.scenarios.split(",")]
         args.worker_counts = [int(w) for w in args.workers.split(",")]

@@ -32,6 +32,7 @@ from aiortc import (
 from aiortc.rtp import RtpPacket, is_rtcp
 
 from loadtests.encoders import CODECS, make_encoder
+from loadtests.kernel_sink import drop_rtp_in_kernel
 from loadtests.picture import is_keyframe_start
 from loadtests.sources import MovingTexture, ReplayTrack, ToneTrack
 from sfu.aiortc_internals import (
@@ -40,6 +41,7 @@ from sfu.aiortc_internals import (
     negotiated_codecs,
     tap_receiver,
     tap_srtp_datagrams,
+    udp_sockets,
 )
 
 __all__ = [
@@ -197,6 +199,7 @@ class CountingSubscriber:
 
     keep_sample_packets: int = 0
     light: bool = False
+    sink: bool = False  # the kernel drops its RTP (loadtests.kernel_sink): it counts nothing, costs nothing
     codec: str = "vp8"  # for keyframe detection (time to first frame)
     pc: RTCPeerConnection = field(default_factory=_client_pc)
     streams: dict[str, StreamCounter] = field(default_factory=dict)
@@ -209,6 +212,11 @@ class CountingSubscriber:
     _types: dict[int, tuple[str, bool]] = field(default_factory=dict)  # light: payload type → (kind, rtx)
     _by_ssrc: dict[int, StreamCounter] = field(default_factory=dict)  # light: counters
     _unprotect: Callable[[bytes], bytes] | None = None  # light: set once the transport is hooked
+    sink_inodes: set[int] = field(default_factory=set)  # its filtered sockets (their drops are on purpose)
+
+    def _sink(self) -> None:
+        if self.sink and not self.sink_inodes:
+            self.sink_inodes = {drop_rtp_in_kernel(sock) for sock in udp_sockets(self.pc)}
 
     @property
     def packets(self) -> int:
@@ -295,6 +303,7 @@ class CountingSubscriber:
         self._tap()
         configure_host_addresses(self.pc, LOOPBACK)
         await self.pc.setLocalDescription(await self.pc.createOffer())
+        self._sink()
         return strip_abs_send_time(str(self.pc.localDescription.sdp))
 
     async def accept(self, answer: str) -> None:
@@ -309,6 +318,7 @@ class CountingSubscriber:
         self._tap()  # before aiortc starts the receivers (they start once connected)
         configure_host_addresses(self.pc, LOOPBACK)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
+        self._sink()
         self._tap_datagrams()
         return str(self.pc.localDescription.sdp)
 

@@ -70,6 +70,7 @@ __all__ = [
     "send_pli",
     "tap_receiver",
     "tap_srtp_datagrams",
+    "udp_sockets",
 ]
 
 logger = logging.getLogger(__name__)
@@ -155,6 +156,7 @@ REQUIRED_INTERNALS: dict[str, tuple[str, ...]] = {
         "_local_candidates",
         "_components",
         "_nominated",
+        "_protocols",
         "data_received",
         "get_component_candidates",
         "gather_candidates",
@@ -553,6 +555,25 @@ class SenderPort:
         """Make the sender's next RTCP SRs carry this NTP/RTP timestamp pair."""
         setattr(self._sender, _TX_NTP, ntp_timestamp)
         setattr(self._sender, _TX_RTP_TS, rtp_timestamp)
+
+
+def udp_sockets(pc: RTCPeerConnection) -> list[Any]:
+    """The UDP sockets `pc`'s ICE connections gathered on (after `setLocalDescription`).
+
+    Load clients attach kernel filters to them (loadtests.kernel_sink)."""
+    sockets: list[Any] = []
+    seen: set[int] = set()
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport
+        connection: Any = dtls.transport._connection if dtls is not None else None
+        if connection is None or id(connection) in seen:
+            continue
+        seen.add(id(connection))
+        for protocol in connection._protocols:
+            sock = protocol.transport.get_extra_info("socket") if protocol.transport is not None else None
+            if sock is not None:
+                sockets.append(sock)
+    return sockets
 
 
 def tap_srtp_datagrams(dtls: Any, handler: Callable[[bytes], bool]) -> Callable[[bytes], bytes]:
