@@ -89,3 +89,20 @@ def test_room_scenarios_run_over_socketio(tmp_path: Path) -> None:
     assert result["signalling"] == "socketio" and result["streams"] == 6 + 1, result  # + the WHEP sample
     assert result["forwarded_per_second"] > 0 and result["picture_moves"], result
     assert result["no_first_frame"] == 0 and len(result["first_frame_ms"]) == 3 + 1, result
+
+
+def test_room_scenarios_with_kernel_sinks(tmp_path: Path) -> None:
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtests.bench_rooms", "--scenarios", "broadcast:6", "--workers", "2",
+         "--count-every", "3", "--warmup", "1", "--window", "2", "--json", str(tmp_path / "rooms.json")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    (result,) = json.loads((tmp_path / "rooms.json").read_text())
+    assert result["streams"] == 6 and result["counted_streams"] == 2, result  # subscribers 0 (sampled) and 3
+    assert result["publishers_sending"] == result["publishers"] == 1 and not result["failed_subscriptions"], result
+    # 6 streams forwarded, 2 of them counted: the 4 sinks were sent their packets too
+    assert result["forwarded_per_second"] > 2 * result["received_per_second"], result
+    assert result["client_socket_drops"] == 0 and result["picture_moves"], result  # the sinks' drops are left out
