@@ -28,7 +28,6 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -42,6 +41,7 @@ from loadtests.picture import check_picture
 from loadtests.progress import ProgressBar, step
 from loadtests.socket_participant import SocketParticipant
 from loadtests.udp_drops import dropped_between, udp_drops
+from loadtests.waiting import until
 
 SAMPLE_PACKETS = 400  # video packets the sampled subscriber keeps (~3.5 s at 1 Mbps)
 SETUP_CONCURRENCY = 6  # WHEP sessions being set up at once
@@ -314,14 +314,6 @@ async def _subscribe_all(node: KonsyliumNode, load: _Load) -> None:
     bar.finish()
 
 
-async def _until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 def _offered(load: _Load) -> int:
     """Packets sent by each publisher, once per subscriber of it."""
     return (sum(s.source.packets_sent for s in load.subscriptions if not s.failed)
@@ -360,7 +352,7 @@ async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Res
                 await _join_socketio(node, scenario, load)
             else:
                 await _book(node, scenario, load)
-            await _until(lambda: all(p.packets_sent > 0 for p in load.publishers), 30, "every publisher to send")
+            await until(lambda: all(p.packets_sent > 0 for p in load.publishers), 30, "every publisher to send")
             await asyncio.sleep(0.5)  # the SFU has their tracks
             await _subscribe_all(node, load)
             setup = time.monotonic() - began

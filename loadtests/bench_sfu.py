@@ -62,6 +62,7 @@ from loadtests.plot import plot_cpu_per_stream
 from loadtests.profile_summary import load as load_profile
 from loadtests.profile_summary import markdown as profile_markdown
 from loadtests.progress import step
+from loadtests.waiting import until
 
 SFU_CORE, CLIENT_CORE = 0, 1
 TARGETS = ("konsylium", "janus", "janus-el1")
@@ -257,14 +258,6 @@ async def _snapshot(server: MediaServer, publisher: SyntheticPublisher,
     )
 
 
-async def _until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def measure(target: str, n: int, repetition: int, args: argparse.Namespace,
                   during_window: Callable[[int], Awaitable[None]] | None = None) -> Measurement:
     """Start `target`, connect 1 publisher and `n` subscribers, warm up, measure one window."""
@@ -276,7 +269,7 @@ async def measure(target: str, n: int, repetition: int, args: argparse.Namespace
                        for i in range(n)]
         try:
             await server.publish(publisher)
-            await _until(lambda: publisher.packets_sent > 0, 20, "the publisher to send")
+            await until(lambda: publisher.packets_sent > 0, 20, "the publisher to send")
             limit = asyncio.Semaphore(4)
 
             async def join(index: int, subscriber: CountingSubscriber) -> None:
@@ -284,7 +277,7 @@ async def measure(target: str, n: int, repetition: int, args: argparse.Namespace
                     await server.subscribe(index, subscriber, kinds)
 
             await asyncio.gather(*(join(i, s) for i, s in enumerate(subscribers)))
-            await _until(lambda: all(s.packets > 0 for s in subscribers), 20 + n,
+            await until(lambda: all(s.packets > 0 for s in subscribers), 20 + n,
                          "every subscriber to receive packets")
             setup = time.monotonic() - began
             progress(f"{LABELS[target]} N={n} rep {repetition}: {n} subscribers receiving after "

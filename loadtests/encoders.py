@@ -35,38 +35,37 @@ REPLAY_CYCLE = 150  # frames (5 s) encoded once per process, then replayed: long
 EncodeFunction = Callable[[Frame, bool], tuple[list[bytes], int]]
 
 
-class FixedBitrateVp8Encoder(Vp8Encoder):
-    """aiortc's VP8 encoder at a fixed target bitrate: REMB from the SFU is ignored."""
+class _PinnedBitrate:
+    """The bitrate an encoder was made with, whatever REMB from the SFU asks for (aiortc sets
+    `target_bitrate` on REMB): every SFU under test then gets the same stream."""
+
+    _fixed: int
+
+    @property
+    def target_bitrate(self) -> int:
+        return self._fixed
+
+    @target_bitrate.setter
+    def target_bitrate(self, bitrate: int) -> None:
+        pass
+
+
+class FixedBitrateVp8Encoder(_PinnedBitrate, Vp8Encoder):
+    """aiortc's VP8 encoder at a fixed target bitrate."""
 
     def __init__(self, bitrate: int) -> None:
         super().__init__()
         Vp8Encoder.target_bitrate.fset(self, bitrate)  # type: ignore[attr-defined]
         self._fixed = bitrate
 
-    @property
-    def target_bitrate(self) -> int:
-        return self._fixed
 
-    @target_bitrate.setter
-    def target_bitrate(self, bitrate: int) -> None:
-        pass
-
-
-class FixedBitrateH264Encoder(H264Encoder):
+class FixedBitrateH264Encoder(_PinnedBitrate, H264Encoder):
     """aiortc's H.264 encoder (libx264, baseline, zerolatency) at a fixed target bitrate."""
 
     def __init__(self, bitrate: int) -> None:
         super().__init__()
         H264Encoder.target_bitrate.fset(self, bitrate)  # type: ignore[attr-defined]
         self._fixed = bitrate
-
-    @property
-    def target_bitrate(self) -> int:
-        return self._fixed
-
-    @target_bitrate.setter
-    def target_bitrate(self, bitrate: int) -> None:
-        pass
 
 
 class _ReplayCycle:

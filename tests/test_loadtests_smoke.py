@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def test_booking_benchmark_runs() -> None:
@@ -37,8 +39,6 @@ def test_sfu_benchmark_runs(tmp_path: Path) -> None:
 
 
 def test_signalling_benchmark_runs(tmp_path: Path) -> None:
-    import json
-
     done = subprocess.run(
         [sys.executable, "-m", "loadtests.bench_signalling", "--clients", "12", "--room-size", "4",
          "--seconds", "2", "--workers", "1", "--json", str(tmp_path / "sig.json")],
@@ -60,16 +60,21 @@ def test_join_benchmark_runs() -> None:
     assert len(rows) == 1 and float(rows[0].split("|")[2]) > 0, done.stdout  # -1 would mean no frame
 
 
-def test_room_scenarios_benchmark_runs(tmp_path: Path) -> None:
-    import json
-
+def _rooms(tmp_path: Path, *args: str) -> dict[str, Any]:
+    """Run bench_rooms with `args` (1 s warm-up, 2 s window); return its one result."""
     done = subprocess.run(
-        [sys.executable, "-m", "loadtests.bench_rooms", "--scenarios", "rooms:2x2", "--workers", "2", "--audio",
-         "--warmup", "1", "--window", "2", "--json", str(tmp_path / "rooms.json")],
+        [sys.executable, "-m", "loadtests.bench_rooms", *args, "--warmup", "1", "--window", "2",
+         "--json", str(tmp_path / "rooms.json")],
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert done.returncode == 0, done.stderr
     (result,) = json.loads((tmp_path / "rooms.json").read_text())
+    assert isinstance(result, dict)
+    return result
+
+
+def test_room_scenarios_benchmark_runs(tmp_path: Path) -> None:
+    result = _rooms(tmp_path, "--scenarios", "rooms:2x2", "--workers", "2", "--audio")
     assert result["streams"] == 4 and result["forwarded_per_second"] > 0, result
     assert result["picture_moves"] and result["latency_ms"], result  # the sampled subscriber decoded stamps
     assert result["codec"] == "vp8+opus" and result["fps_per_stream"] > 0 and result["mbps_per_stream"] > 0, result
@@ -77,30 +82,14 @@ def test_room_scenarios_benchmark_runs(tmp_path: Path) -> None:
 
 
 def test_room_scenarios_run_over_socketio(tmp_path: Path) -> None:
-    import json
-
-    done = subprocess.run(
-        [sys.executable, "-m", "loadtests.bench_rooms", "--scenarios", "meeting:3", "--workers", "1",
-         "--signalling", "socketio", "--warmup", "1", "--window", "2", "--json", str(tmp_path / "rooms.json")],
-        capture_output=True, text=True, timeout=120, check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    (result,) = json.loads((tmp_path / "rooms.json").read_text())
+    result = _rooms(tmp_path, "--scenarios", "meeting:3", "--workers", "1", "--signalling", "socketio")
     assert result["signalling"] == "socketio" and result["streams"] == 6 + 1, result  # + the WHEP sample
     assert result["forwarded_per_second"] > 0 and result["picture_moves"], result
     assert result["no_first_frame"] == 0 and len(result["first_frame_ms"]) == 3 + 1, result
 
 
 def test_room_scenarios_with_kernel_sinks(tmp_path: Path) -> None:
-    import json
-
-    done = subprocess.run(
-        [sys.executable, "-m", "loadtests.bench_rooms", "--scenarios", "broadcast:6", "--workers", "2",
-         "--count-every", "3", "--warmup", "1", "--window", "2", "--json", str(tmp_path / "rooms.json")],
-        capture_output=True, text=True, timeout=120, check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    (result,) = json.loads((tmp_path / "rooms.json").read_text())
+    result = _rooms(tmp_path, "--scenarios", "broadcast:6", "--workers", "2", "--count-every", "3")
     assert result["streams"] == 6 and result["counted_streams"] == 2, result  # subscribers 0 (sampled) and 3
     assert result["publishers_sending"] == result["publishers"] == 1 and not result["failed_subscriptions"], result
     # 6 streams forwarded, 2 of them counted: the 4 sinks were sent their packets too

@@ -26,7 +26,7 @@ from aiortc.rtp import RtcpPacket, RtcpSrPacket, RtpPacket, is_rtcp
 from av import VideoFrame
 
 from loadtests.sources import ToneTrack
-from sfu import Subscriber
+from sfu import MediaKind, Subscriber
 from sfu.aiortc_internals import configure_host_addresses
 
 LOOPBACK = ("127.0.0.1",)
@@ -269,6 +269,21 @@ class SubscriberClient:
                 track.task.cancel()
         await asyncio.gather(*(t.task for t in self.tracks.values() if t.task), return_exceptions=True)
         await self.pc.close()
+
+
+async def video_to_one_subscriber(sfu: Any, peers: Any, frames: int = 5) -> tuple[Any, Any, Any]:
+    """Publisher client → SFU → one WHEP subscriber of its video, `frames` decoded.
+
+    Returns (the SFU's publisher, the SFU's subscriber, the published video track)."""
+    pub_client = peers.publisher()
+    publisher = await sfu.create_publisher(await pub_client.offer())
+    await pub_client.accept(publisher.answer)
+    video = next(t for t in publisher.tracks if t.kind is MediaKind.VIDEO)
+    client = peers.subscriber()
+    subscriber = sfu.create_subscriber()
+    await client.whep(subscriber, [video])
+    await wait_for(lambda: bool(client.tracks) and client.video().frames >= frames, 10, f"{frames} frames")
+    return publisher, subscriber, video
 
 
 def munge_payload_types(sdp: str, mapping: dict[int, int]) -> str:

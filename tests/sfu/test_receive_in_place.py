@@ -7,23 +7,16 @@ import itertools
 from typing import Any
 
 import pytest
-from sfu_peers import MovingBarTrack, client_pc, wait_for
+from sfu_peers import MovingBarTrack, client_pc, video_to_one_subscriber, wait_for
 
-from sfu import MediaKind, Sfu
+from sfu import Sfu
 from sfu.aiortc_internals import configure_host_addresses, receive_in_place, received_in_place
 
 LOOPBACK = ("127.0.0.1",)
 
 
 async def test_the_sfu_receives_in_place_on_both_legs(sfu: Sfu, peers: Any) -> None:
-    pub_client = peers.publisher()
-    publisher = await sfu.create_publisher(await pub_client.offer())
-    await pub_client.accept(publisher.answer)
-    video = next(t for t in publisher.tracks if t.kind is MediaKind.VIDEO)
-    client = peers.subscriber()
-    subscriber = sfu.create_subscriber()
-    await client.whep(subscriber, [video])
-    await wait_for(lambda: bool(client.tracks) and client.video().frames >= 10, 10, "frames")
+    publisher, subscriber, _ = await video_to_one_subscriber(sfu, peers, frames=10)
     assert received_in_place(publisher._pc) >= 10  # the publisher's media
     await wait_for(lambda: received_in_place(subscriber._pc) >= 1, 10, "a receiver report in place")
 

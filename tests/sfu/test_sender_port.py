@@ -12,9 +12,9 @@ from aioice.ice import CandidatePair, StunProtocol
 from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import RtpPacket
-from sfu_peers import wait_for
+from sfu_peers import video_to_one_subscriber, wait_for
 
-from sfu import MediaKind, Sfu
+from sfu import Sfu
 from sfu import aiortc_internals as internals
 from sfu.aiortc_internals import SenderPort
 
@@ -162,13 +162,6 @@ async def test_falls_back_when_preconditions_fail(rig: Any) -> None:
 
 
 async def test_forwarding_uses_the_fast_path(sfu: Sfu, peers: Any) -> None:
-    pub_client = peers.publisher()
-    publisher = await sfu.create_publisher(await pub_client.offer())
-    await pub_client.accept(publisher.answer)
-    video = next(t for t in publisher.tracks if t.kind is MediaKind.VIDEO)
-    client = peers.subscriber()
-    subscriber = sfu.create_subscriber()
-    await client.whep(subscriber, [video])
-    await wait_for(lambda: bool(client.tracks) and client.video().frames >= 5, 8, "frames")
+    _, subscriber, video = await video_to_one_subscriber(sfu, peers)
     port = subscriber.forwarder(video)._port
     assert port is not None and port.fast_sends >= 5, (port.fast_sends, port.slow_sends)
