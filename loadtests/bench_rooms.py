@@ -328,6 +328,36 @@ def _node_cpu(pid: int) -> dict[int, ProcessCpu]:
     return {one: process_cpu(one) for one in [pid, *descendants(pid)]}
 
 
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """Every counter a window is measured by, at one moment."""
+
+    forwarded: int  # the node's konsylium_forwarded_packets_total
+    node: dict[int, ProcessCpu]  # each process of the node
+    client: ProcessCpu  # this load generator
+    node_drops: dict[int, int]  # per UDP socket of the node
+    client_drops: dict[int, int]  # per UDP socket of the generator
+    offered: int
+    sent: list[int]  # per publisher
+    expected: int
+    received: int
+    octets: int
+    frames: int
+
+
+async def _snapshot(node: KonsyliumNode, load: _Load) -> _Snapshot:
+    forwarded = await node.forwarded_packets_aligned()  # first: the CPU readings follow it closely
+    processes = _node_cpu(node.pid)
+    streams = [st for s in load.subscribers for st in s.streams.values()]
+    return _Snapshot(
+        forwarded=forwarded, node=processes, client=process_cpu(os.getpid()),
+        node_drops=udp_drops(processes), client_drops=udp_drops([os.getpid()]),
+        offered=_offered(load), sent=[p.packets_sent for p in load.publishers],
+        expected=sum(st.expected for st in streams), received=sum(st.received for st in streams),
+        octets=sum(st.octets for st in streams), frames=sum(st.frames for st in streams),
+    )
+
+
 async def _window(load: _Load, seconds: float) -> None:
     bar = ProgressBar("  measuring", seconds)
     began = time.monotonic()
@@ -358,49 +388,35 @@ async def run(scenario: Scenario, workers: int, args: argparse.Namespace) -> Res
             setup = time.monotonic() - began
             _step(f"{scenario.text} workers={workers}: set up in {setup:.1f} s; warming up {args.warmup:g} s")
             await asyncio.sleep(args.warmup)
-            fwd0 = await node.forwarded_packets_aligned()
-            cpu0, client0 = _node_cpu(node.pid), process_cpu(os.getpid())
-            got0, offered0 = sum(s.packets for s in load.subscribers), _offered(load)
-            sent0 = [p.packets_sent for p in load.publishers]
-            drops0 = udp_drops(cpu0), udp_drops([os.getpid()])
-            expected0 = sum(st.expected for s in load.subscribers for st in s.streams.values())
-            octets0 = sum(st.octets for s in load.subscribers for st in s.streams.values())
-            frames0 = sum(st.frames for s in load.subscribers for st in s.streams.values())
-            received0 = sum(st.received for s in load.subscribers for st in s.streams.values())
+            before = await _snapshot(node, load)
             await _window(load, max(0.0, args.window - 0.1))
-            fwd1 = await node.forwarded_packets_aligned()
-            cpu1, client1 = _node_cpu(node.pid), process_cpu(os.getpid())
-            got1, offered1 = sum(s.packets for s in load.subscribers), _offered(load)
-            sending = sum(p.packets_sent > before for p, before in zip(load.publishers, sent0, strict=True))
-            drops1 = udp_drops(cpu1), udp_drops([os.getpid()])
-            sinks = load.sink_inodes
-            expected = sum(st.expected for s in load.subscribers for st in s.streams.values()) - expected0
-            received = sum(st.received for s in load.subscribers for st in s.streams.values()) - received0
-            octets = sum(st.octets for s in load.subscribers for st in s.streams.values()) - octets0
-            frames = sum(st.frames for s in load.subscribers for st in s.streams.values()) - frames0
-            elapsed = client1.at - client0.at
+            after = await _snapshot(node, load)
             sample = next((s.sample for s in load.subscribers if s.sample), [])
             picture = await asyncio.to_thread(check_picture, list(sample), args.codec)
         finally:
             await load.close()
-    per_process = [100 * (cpu1[pid].cpu_seconds - cpu0[pid].cpu_seconds) / elapsed for pid in cpu1 if pid in cpu0]
-    first_frames = load.first_frames_ms()
+    elapsed = after.client.at - before.client.at
+    per_process = [100 * (after.node[pid].cpu_seconds - before.node[pid].cpu_seconds) / elapsed
+                   for pid in after.node if pid in before.node]
+    sinks = load.sink_inodes
+    expected, received = after.expected - before.expected, after.received - before.received
     result = Result(
         scenario=scenario.text, workers=workers, codec=args.codec + ("+opus" if args.audio else ""),
         rooms=scenario.rooms,
         signalling=args.signalling, streams=load.streams, setup_seconds=setup, window=elapsed,
-        offered_per_second=(offered1 - offered0) / elapsed, cpu_percent=sum(per_process),
-        sfu_socket_drops=dropped_between(drops0[0], drops1[0]),
-        client_socket_drops=dropped_between(_without(drops0[1], sinks), _without(drops1[1], sinks)),
+        offered_per_second=(after.offered - before.offered) / elapsed, cpu_percent=sum(per_process),
+        sfu_socket_drops=dropped_between(before.node_drops, after.node_drops),
+        client_socket_drops=dropped_between(_without(before.client_drops, sinks), _without(after.client_drops, sinks)),
         process_cpu_percent=per_process,
-        client_cpu_percent=100 * (client1.cpu_seconds - client0.cpu_seconds) / elapsed,
-        forwarded_per_second=(fwd1 - fwd0) / elapsed, received_per_second=(got1 - got0) / elapsed,
+        client_cpu_percent=100 * (after.client.cpu_seconds - before.client.cpu_seconds) / elapsed,
+        forwarded_per_second=(after.forwarded - before.forwarded) / elapsed, received_per_second=received / elapsed,
         loss_percent=100 * (1 - received / expected) if expected else 0.0,
-        mbps_per_stream=8 * octets / elapsed / max(1, load.counted_streams) / 1e6,
-        fps_per_stream=frames / elapsed / max(1, load.counted_streams),
+        mbps_per_stream=8 * (after.octets - before.octets) / elapsed / max(1, load.counted_streams) / 1e6,
+        fps_per_stream=(after.frames - before.frames) / elapsed / max(1, load.counted_streams),
         counted_streams=load.counted_streams, failed_subscriptions=load.failed,
-        publishers=len(load.publishers), publishers_sending=sending,
-        first_frame_ms=first_frames, no_first_frame=load.waiting_for_video,
+        publishers=len(load.publishers),
+        publishers_sending=sum(a > b for a, b in zip(after.sent, before.sent, strict=True)),
+        first_frame_ms=load.first_frames_ms(), no_first_frame=load.waiting_for_video,
         latency_ms=list(picture.latencies_ms), frames_decoded=picture.frames_decoded,
         picture_moves=picture.moving,
     )
