@@ -194,7 +194,9 @@ class CountingSubscriber:
     counted from their clear RTP header before aiortc sees them (`tap_srtp_datagrams`),
     decrypting only until the first keyframe; no NACKs, so loss is first transmissions
     missing and retransmissions are only counted. Light subscribers cost the load
-    generator a few µs per packet, so hundreds fit beside the SFU they measure.
+    generator a few µs per packet, so hundreds fit beside the SFU they measure. Sink
+    (`sink=True`, light too): the kernel drops its RTP (`loadtests.kernel_sink`); its
+    connection lives on (STUN, DTLS, RTCP) and it counts nothing, at no cost at all.
     """
 
     keep_sample_packets: int = 0
