@@ -8,8 +8,7 @@ end-to-end latency (loadtests.frame_stamp) is only meaningful from a non-replay 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from aiortc.codecs.base import Encoder
 from aiortc.codecs.h264 import H264Encoder
@@ -31,8 +30,6 @@ __all__ = [
 CODECS = ("vp8", "h264")
 REPLAY_CYCLE = 150  # frames (5 s) encoded once per process, then replayed: long enough that the
 # one keyframe adds little to the 1 Mbps (a 1 s cycle averaged ~1.4 Mbps)
-
-EncodeFunction = Callable[[Frame, bool], tuple[list[bytes], int]]
 
 
 class _PinnedBitrate:
@@ -68,31 +65,33 @@ class FixedBitrateH264Encoder(_PinnedBitrate, H264Encoder):
         self._fixed = bitrate
 
 
-class _ReplayCycle:
-    """The replay logic shared by the codecs: fill `cache` (one list per codec, shared by every
-    encoder of the process) with the first REPLAY_CYCLE encoded frames, the first forced to a
-    keyframe, then hand them out in turn; a forced keyframe jumps back to the cycle's start."""
+class _Replaying:
+    """The replay logic shared by the codecs (put before the encoder class): fill the class's
+    `_cache` (one per codec, shared by every encoder of the process) with the first
+    REPLAY_CYCLE encoded frames, the first forced to a keyframe, then hand them out in
+    turn; a forced keyframe jumps back to the cycle's start."""
 
-    def __init__(self, cache: list[list[bytes]]) -> None:
-        self._cache = cache
-        self._index = 0
+    _cache: ClassVar[list[list[bytes]]]
+    _index = 0
 
-    def encode(self, frame: Frame, force_keyframe: bool, encode: EncodeFunction) -> tuple[list[bytes], int]:
+    def encode(self, frame: Frame, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         if frame.pts is None or frame.time_base is None:  # tracks always set them
             raise ValueError("a frame to send needs a pts and a time base")
         timestamp = convert_timebase(frame.pts, frame.time_base, VIDEO_TIME_BASE)
-        if len(self._cache) < REPLAY_CYCLE:
-            payloads, _ = encode(frame, force_keyframe or not self._cache)
-            self._cache.append(payloads)
+        cache = type(self)._cache
+        if len(cache) < REPLAY_CYCLE:
+            encoder: Any = super()
+            payloads, _ = encoder.encode(frame, force_keyframe or not cache)
+            cache.append(payloads)
             return payloads, timestamp
         if force_keyframe:
             self._index = 0
-        payloads = self._cache[self._index % REPLAY_CYCLE]
+        payloads = cache[self._index % REPLAY_CYCLE]
         self._index += 1
         return payloads, timestamp
 
 
-class ReplayVp8Encoder(FixedBitrateVp8Encoder):
+class ReplayVp8Encoder(_Replaying, FixedBitrateVp8Encoder):
     """Encode one cycle of VP8 once (for every publisher of the process), then replay it.
 
     Many publishers in one load-generator process then cost almost nothing to encode. The
@@ -101,28 +100,14 @@ class ReplayVp8Encoder(FixedBitrateVp8Encoder):
 
     _cache: ClassVar[list[list[bytes]]] = []
 
-    def __init__(self, bitrate: int) -> None:
-        super().__init__(bitrate)
-        self._cycle = _ReplayCycle(ReplayVp8Encoder._cache)
 
-    def encode(self, frame: Frame, force_keyframe: bool = False) -> tuple[list[bytes], int]:
-        return self._cycle.encode(frame, force_keyframe, super().encode)
-
-
-class ReplayH264Encoder(FixedBitrateH264Encoder):
+class ReplayH264Encoder(_Replaying, FixedBitrateH264Encoder):
     """Encode one cycle of H.264 once (for every publisher of the process), then replay it.
 
     The cycle starts with an IDR picture, so the repeated frame numbers restart with it.
     """
 
     _cache: ClassVar[list[list[bytes]]] = []
-
-    def __init__(self, bitrate: int) -> None:
-        super().__init__(bitrate)
-        self._cycle = _ReplayCycle(ReplayH264Encoder._cache)
-
-    def encode(self, frame: Frame, force_keyframe: bool = False) -> tuple[list[bytes], int]:
-        return self._cycle.encode(frame, force_keyframe, super().encode)
 
 
 def replay_cycle_complete(codec: str) -> bool:

@@ -293,7 +293,8 @@ class CountingSubscriber:
             if counter is None:
                 counter = by_ssrc[ssrc] = self.streams[f"{kind}:{ssrc}"] = StreamCounter()
             counter.add((data[2] << 8) | data[3], False, len(data), kind == "video" and data[1] > 127)
-            self._seen(kind, lambda: clear_payload(data))
+            if self.first_keyframe_at is None:  # decrypt only until the first keyframe
+                self._seen(kind, lambda: clear_payload(data))
             return True
 
         self._unprotect = tap_srtp_datagrams(self.pc.getTransceivers()[0].receiver.transport, on_datagram)
