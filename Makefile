@@ -23,10 +23,15 @@ $(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-# System packages the tests use: a real redis-server and Debian's Chromium.
-$(APT_STAMP): | $(VENV)/bin/python
-	@if ! command -v redis-server >/dev/null || ! command -v chromium >/dev/null; then \
-	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server chromium; \
+# System packages the tests use: a real redis-server, Debian's Chromium and Firefox ESR, and
+# GStreamer's webrtcbin with Debian's Python bindings (an independent WebRTC stack as a WHIP/WHEP
+# client, run by /usr/bin/python3).
+APT_PACKAGES := redis-server chromium firefox-esr python3-gi python3-gst-1.0 gir1.2-gst-plugins-base-1.0 \
+  gir1.2-gst-plugins-bad-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+  gstreamer1.0-nice gstreamer1.0-tools
+$(APT_STAMP): Makefile | $(VENV)/bin/python
+	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES); \
 	fi
 	touch $@
 
