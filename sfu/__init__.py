@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .active_speaker import ActiveSpeakerDetector
 from .config import SfuConfig
-from .errors import InvalidAnswer, InvalidOffer, SfuClosedError, SfuError, UnsupportedCodec
+from .errors import InvalidAnswer, InvalidOffer, NoCandidates, SfuClosedError, SfuError, UnsupportedCodec
 from .events import Event
 from .forwarder import ForwarderState, TrackForwarder
 from .media import Codec, MediaKind
@@ -24,6 +24,7 @@ __all__ = [
     "InvalidAnswer",
     "InvalidOffer",
     "MediaKind",
+    "NoCandidates",
     "PublishedTrack",
     "Publisher",
     "Sfu",

@@ -23,6 +23,11 @@ Hooks:
   its own RTCP sender reports carry the publisher's NTP/RTP mapping.
 * ICE: the gatherer's aioice `Connection.gather_candidates` is replaced to gather host
   candidates on configured addresses (aioice skips 127.0.0.1).
+* DTLS role: to an offer saying `a=setup:actpass`, aiortc answers `active` and, as DTLS
+  client, offers only ECDSA cipher suites, which a peer with an RSA certificate (GStreamer's
+  webrtcbin) cannot accept ("no shared cipher"). `answer_as_dtls_server` sets the DTLS
+  transports' role (`RTCDtlsTransport._set_role`) to server before the answer is created,
+  so the answer says `a=setup:passive` and the client picks the cipher suite.
 * receive in place: the aioice `Connection.data_received` of each server connection is
   wrapped so that SRTP/SRTCP datagrams are decrypted and handed to the DTLS transport's
   own `_handle_rtp_data`/`_handle_rtcp_data` as they arrive, instead of being queued for
@@ -60,6 +65,7 @@ __all__ = [
     "ReceiveLayout",
     "RtpPacketLike",
     "SenderPort",
+    "answer_as_dtls_server",
     "audio_level",
     "configure_host_addresses",
     "hook_sender",
@@ -143,6 +149,8 @@ REQUIRED_INTERNALS: dict[str, tuple[str, ...]] = {
         "_handle_rtcp_data",
         "_send_rtp",
         "_register_rtp_receiver",
+        "_role",
+        "_set_role",
         "_state",
         "_rx_srtp",
         "_tx_srtp",
@@ -271,6 +279,24 @@ def _make_gather(
         connection._local_candidates_end = True
 
     return gather_candidates
+
+
+# --- DTLS ------------------------------------------------------------------------------
+
+
+def answer_as_dtls_server(pc: RTCPeerConnection) -> None:
+    """Make `pc` answer `a=setup:passive` (DTLS server) to an `actpass` offer.
+
+    Call after `setRemoteDescription(offer)` and before `createAnswer`. Only transports
+    whose role is still undecided ("auto": the offer said actpass) are changed; aiortc
+    then writes `passive` in the answer and waits for the client's handshake.
+    """
+    transports = {id(t.receiver.transport): t.receiver.transport for t in pc.getTransceivers()}
+    if pc.sctp is not None:
+        transports[id(pc.sctp.transport)] = pc.sctp.transport
+    for dtls in transports.values():
+        if dtls is not None and dtls._role == "auto":
+            dtls._set_role("server")
 
 
 # --- receiving (publisher side) -------------------------------------------------------------

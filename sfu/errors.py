@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["InvalidAnswer", "InvalidOffer", "SfuClosedError", "SfuError", "UnsupportedCodec"]
+__all__ = ["InvalidAnswer", "InvalidOffer", "NoCandidates", "SfuClosedError", "SfuError", "UnsupportedCodec"]
 
 
 class SfuError(Exception):
@@ -10,7 +10,7 @@ class SfuError(Exception):
 
 
 class InvalidOffer(SfuError):
-    """An SDP offer could not be applied (malformed, no media, nothing negotiable)."""
+    """An SDP offer could not be applied (malformed, no media, nothing negotiable): the client's fault (400)."""
 
 
 class UnsupportedCodec(InvalidOffer):
@@ -18,7 +18,12 @@ class UnsupportedCodec(InvalidOffer):
 
 
 class InvalidAnswer(SfuError):
-    """An SDP answer to a server-created offer could not be applied."""
+    """An SDP answer to a server-created offer could not be applied (400)."""
+
+
+class NoCandidates(SfuError):
+    """The server has no ICE candidate to offer: no usable address, or out of sockets or
+    file descriptors. Not the client's fault: refuse this session (503) and keep the others."""
 
 
 class SfuClosedError(SfuError):

@@ -5,14 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from aiortc import RTCSessionDescription
-
 from .aiortc_internals import negotiated_codecs, receiver_decoder_idle, tap_receiver
 from .config import SfuConfig
-from .errors import InvalidOffer, SfuClosedError, UnsupportedCodec
+from .errors import InvalidOffer, SfuClosedError, SfuError, UnsupportedCodec
 from .events import Event
 from .media import Codec
-from .peer import ServerPeer, check_offer_sdp, local_description
+from .peer import ServerPeer, check_offer_sdp, close_connection
 from .stats import SfuCounters
 from .track import PublishedTrack
 
@@ -63,48 +61,48 @@ class Publisher(ServerPeer):
     async def negotiate(self, offer_sdp: str) -> str:
         """Apply the client's first offer and return the answer SDP.
 
-        Raises `InvalidOffer` (or `UnsupportedCodec`) and leaves the publisher unusable.
+        Raises `InvalidOffer` (or `UnsupportedCodec`), or `NoCandidates` when the server
+        cannot gather an ICE candidate, and leaves the publisher unusable (close it).
         """
         if self._closed:
             raise SfuClosedError(f"publisher {self.id} is closed")
         if self._tracks:
             raise InvalidOffer("publisher renegotiation is not supported; create a new publisher")
-        check_offer_sdp(offer_sdp)
+        offer = check_offer_sdp(offer_sdp)
+        await self._apply_offer(offer)
         try:
-            await self._pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-        except Exception as exc:
-            raise InvalidOffer(f"cannot apply offer: {exc}") from exc
-        for transceiver in self._pc.getTransceivers():
-            if transceiver.receiver.track is None:
-                continue  # the client does not send on this m-line
-            codecs = negotiated_codecs(transceiver)
-            codec = Codec.from_mime_type(codecs[0].mime_type) if codecs else None
-            if codec is None:
-                name = codecs[0].mime_type if codecs else "none"
-                raise UnsupportedCodec(f"m-line {transceiver.mid}: codec {name} is not forwarded")
-            track = PublishedTrack(
-                track_id=f"{self.id}:{transceiver.mid}",
-                publisher_id=self.id,
-                codec=codec,
-                negotiated=codecs[0],
-                receiver=transceiver.receiver,
-                keyframe_interval=self._config.keyframe_interval,
-                counters=self._counters,
-            )
-            track.on_live.connect(self.on_track.emit)
-            tap_receiver(
-                transceiver.receiver,
-                on_rtp=track.handle_rtp,
-                on_sender_report=track.handle_sender_report,
-                on_started=track.handle_started,
-            )
-            self._tracks[track.id] = track
+            for transceiver in self._pc.getTransceivers():
+                if transceiver.receiver.track is None:
+                    continue  # the client does not send on this m-line
+                codecs = negotiated_codecs(transceiver)
+                codec = Codec.from_mime_type(codecs[0].mime_type) if codecs else None
+                if codec is None:
+                    name = codecs[0].mime_type if codecs else "none"
+                    raise UnsupportedCodec(f"m-line {transceiver.mid}: codec {name[:40]} is not forwarded")
+                track = PublishedTrack(
+                    track_id=f"{self.id}:{transceiver.mid}",
+                    publisher_id=self.id,
+                    codec=codec,
+                    negotiated=codecs[0],
+                    receiver=transceiver.receiver,
+                    keyframe_interval=self._config.keyframe_interval,
+                    counters=self._counters,
+                )
+                track.on_live.connect(self.on_track.emit)
+                tap_receiver(
+                    transceiver.receiver,
+                    on_rtp=track.handle_rtp,
+                    on_sender_report=track.handle_sender_report,
+                    on_started=track.handle_started,
+                )
+                self._tracks[track.id] = track
+        except SfuError:
+            raise
+        except Exception as exc:  # aiortc's view of what it just parsed
+            raise InvalidOffer(f"cannot receive the offered media: {type(exc).__name__}") from exc
         if not self._tracks:
             raise InvalidOffer("offer sends no audio or video")
-        try:
-            self.answer = await local_description(self._pc, self._config, "answer")
-        except Exception as exc:
-            raise InvalidOffer(f"cannot create answer: {exc}") from exc
+        self.answer = await self._create_answer(offer)
         logger.info("publisher %s negotiated %s tracks", self.id, len(self._tracks))
         return self.answer
 
@@ -113,11 +111,13 @@ class Publisher(ServerPeer):
         if self._closed:
             return
         self._closed = True
-        for track in self._tracks.values():
-            await track.end()
-        await self._pc.close()
-        self._on_closed(self)
-        self.on_close.emit(self)
-        self.on_track.clear()
-        self.on_close.clear()
-        logger.info("publisher %s closed", self.id)
+        try:
+            for track in self._tracks.values():
+                await track.end()
+            await close_connection(self._pc)
+        finally:
+            self._on_closed(self)
+            self.on_close.emit(self)
+            self.on_track.clear()
+            self.on_close.clear()
+            logger.info("publisher %s closed", self.id)

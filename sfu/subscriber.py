@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
-from aiortc import RTCRtpCodecCapability, RTCRtpSender, RTCRtpTransceiver, RTCSessionDescription
+from aiortc import RTCRtpCodecCapability, RTCRtpSender, RTCRtpTransceiver
 
 from .config import SfuConfig
-from .errors import InvalidAnswer, InvalidOffer, SfuClosedError, SfuError
+from .errors import InvalidOffer, SfuClosedError, SfuError
 from .events import Event
 from .forwarder import ForwarderState, TrackForwarder
 from .idle_track import IdleTrack
 from .media import Codec
-from .peer import ServerPeer, check_offer_sdp, local_description, media_kinds
+from .peer import ServerPeer, check_offer_sdp, close_connection, local_description
 from .stats import SfuCounters
 from .track import PublishedTrack
 
@@ -93,26 +93,35 @@ class Subscriber(ServerPeer):
         transceiver.direction = "inactive"
 
     async def answer(self, offer_sdp: str, tracks: Iterable[PublishedTrack]) -> str:
-        """Answer a client's offer (recvonly m-lines) with `tracks`, matched by kind in order."""
+        """Answer a client's offer (recvonly m-lines, WHEP) with the tracks it asks for.
+
+        Each audio/video m-line of the offer takes the next of `tracks` of its kind, in
+        order: an audio-only offer gets the audio track only. An m-line whose kind none of
+        `tracks` has is answered inactive; an offer matching no track at all is refused.
+        On any failure (`InvalidOffer`, `NoCandidates`) the subscriber is closed, so a
+        failed negotiation leaves nothing behind.
+        """
         self._check_open()
-        check_offer_sdp(offer_sdp)
-        added = [self.add_track(track) for track in _in_offer_order(list(tracks), media_kinds(offer_sdp))]
         try:
-            try:
-                await self._pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-            except Exception as exc:
-                raise InvalidOffer(f"cannot apply offer: {exc}") from exc
-            missing = [f.source.id for f in added if f.mid is None]
-            if missing:
-                raise InvalidOffer(f"offer has no m-line for tracks {missing}")
-            try:
-                return await local_description(self._pc, self._config, "answer")
-            except Exception as exc:
-                raise InvalidOffer(f"cannot create answer: {exc}") from exc
-        except InvalidOffer:
-            for forwarder in added:
-                self._forwarders.pop(forwarder.source.id, None)
-                forwarder.close()
+            offer = check_offer_sdp(offer_sdp)
+            chosen = _match_kinds(list(tracks), offer.kinds)
+            if not any(chosen):
+                available = sorted({t.kind.value for t in tracks})
+                raise InvalidOffer(
+                    f"offer has no m-line for any published track (offered {', '.join(offer.kinds)}; "
+                    f"available {', '.join(available) or 'none'})"
+                )
+            added = [self.add_track(track) for track in chosen if track is not None]
+            await self._apply_offer(offer)
+            if any(f.mid is None for f in added):
+                raise InvalidOffer("offer's m-lines could not be matched to the published tracks")
+            sending = {id(f.transceiver) for f in added}
+            for transceiver in self._pc.getTransceivers():
+                if id(transceiver) not in sending:
+                    transceiver.direction = "inactive"  # a kind we do not have: never receive on it
+            return await self._create_answer(offer)
+        except BaseException:
+            await self.close()
             raise
 
     async def create_offer(self) -> str:
@@ -123,12 +132,7 @@ class Subscriber(ServerPeer):
     async def apply_answer(self, answer_sdp: str) -> None:
         """Apply the client's answer to `create_offer()`; media then starts flowing."""
         self._check_open()
-        if not isinstance(answer_sdp, str) or not answer_sdp.strip():
-            raise InvalidAnswer("SDP answer is empty")
-        try:
-            await self._pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
-        except Exception as exc:
-            raise InvalidAnswer(f"cannot apply answer: {exc}") from exc
+        await self._apply_answer(answer_sdp)
 
     def _source_ended(self, forwarder: TrackForwarder) -> None:
         if forwarder.state is ForwarderState.SOURCE_ENDED:
@@ -139,33 +143,34 @@ class Subscriber(ServerPeer):
         if self._closed:
             return
         self._closed = True
-        for forwarder in self._forwarders.values():
-            forwarder.close()
-        self._forwarders.clear()
-        await self._pc.close()
-        self._on_closed(self)
-        self.on_close.emit(self)
-        self.on_close.clear()
-        self.on_track_ended.clear()
-        logger.info("subscriber %s closed", self.id)
+        try:
+            for forwarder in self._forwarders.values():
+                forwarder.close()
+            self._forwarders.clear()
+            await close_connection(self._pc)
+        finally:
+            self._on_closed(self)
+            self.on_close.emit(self)
+            self.on_close.clear()
+            self.on_track_ended.clear()
+            logger.info("subscriber %s closed", self.id)
 
 
-def _in_offer_order(tracks: list[PublishedTrack], kinds: list[str]) -> list[PublishedTrack]:
-    """Order *tracks* as the offer's m-lines by kind.
+def _match_kinds(tracks: list[PublishedTrack], kinds: tuple[str, ...]) -> list[PublishedTrack | None]:
+    """For each offered m-line kind, in order, the next unused track of that kind (or None).
 
-    aiortc pairs an offer's m-lines with existing transceivers by kind; when the
-    transceivers were added in another order than the m-lines (a publisher sending
-    audio first, a WHEP client offering video first), its BUNDLE answer came out
-    with no ICE candidates at all. Adding them in the offer's order avoids that.
+    Transceivers are added in the offer's order: aiortc pairs an offer's m-lines with
+    existing transceivers by kind, and when they were added in another order than the
+    m-lines its BUNDLE answer came out with no ICE candidates at all.
     """
-    ordered: list[PublishedTrack] = []
-    rest = list(tracks)
+    rest = [t for t in tracks if not t.ended]
+    chosen: list[PublishedTrack | None] = []
     for kind in kinds:
         match = next((t for t in rest if t.kind.value == kind), None)
         if match is not None:
-            ordered.append(match)
             rest.remove(match)
-    return ordered + rest
+        chosen.append(match)
+    return chosen
 
 
 def _codec_preferences(track: PublishedTrack) -> list[RTCRtpCodecCapability]:
