@@ -111,14 +111,19 @@ class Subscriber(ServerPeer):
                     f"offer has no m-line for any published track (offered {', '.join(offer.kinds)}; "
                     f"available {', '.join(available) or 'none'})"
                 )
-            added = [self.add_track(track) for track in chosen if track is not None]
+            added: list[TrackForwarder] = []
+            for kind, track in zip(offer.kinds, chosen, strict=True):
+                if track is None:  # a kind we do not have: answered inactive, never received on
+                    self._pc.addTransceiver(kind, direction="inactive")
+                else:
+                    added.append(self.add_track(track))
             await self._apply_offer(offer)
             if any(f.mid is None for f in added):
                 raise InvalidOffer("offer's m-lines could not be matched to the published tracks")
             sending = {id(f.transceiver) for f in added}
             for transceiver in self._pc.getTransceivers():
                 if id(transceiver) not in sending:
-                    transceiver.direction = "inactive"  # a kind we do not have: never receive on it
+                    transceiver.direction = "inactive"
             return await self._create_answer(offer)
         except BaseException:
             await self.close()
@@ -161,7 +166,8 @@ def _match_kinds(tracks: list[PublishedTrack], kinds: tuple[str, ...]) -> list[P
 
     Transceivers are added in the offer's order: aiortc pairs an offer's m-lines with
     existing transceivers by kind, and when they were added in another order than the
-    m-lines its BUNDLE answer came out with no ICE candidates at all.
+    m-lines its BUNDLE answer came out with no ICE candidates at all. Unmatched m-lines
+    get an inactive transceiver of their own for the same reason.
     """
     rest = [t for t in tracks if not t.ended]
     chosen: list[PublishedTrack | None] = []

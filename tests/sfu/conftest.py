@@ -21,8 +21,8 @@ class Peers:
         self.clients.append(client)
         return client
 
-    def subscriber(self) -> SubscriberClient:
-        client = SubscriberClient()
+    def subscriber(self, **kwargs: object) -> SubscriberClient:
+        client = SubscriberClient(**kwargs)  # type: ignore[arg-type]
         self.clients.append(client)
         return client
 

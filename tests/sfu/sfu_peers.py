@@ -22,8 +22,10 @@ from aiortc import (
     VideoStreamTrack,
 )
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcdtlstransport import RTCCertificate, generate_certificate
 from aiortc.rtp import RtcpPacket, RtcpSrPacket, RtpPacket, is_rtcp
 from av import VideoFrame
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from loadtests.sources import ToneTrack
 from sfu import MediaKind, Subscriber
@@ -72,8 +74,17 @@ class RtpRecord:
     audio_level: Any = None
 
 
-def client_pc() -> RTCPeerConnection:
-    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+def rsa_certificate() -> RTCCertificate:
+    """A DTLS certificate with an RSA key (GStreamer's webrtcbin has one; aiortc's is ECDSA)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return RTCCertificate(key=key, cert=generate_certificate(key))
+
+
+def client_pc(rsa_cert: bool = False) -> RTCPeerConnection:
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    if rsa_cert:  # before any transceiver exists: each DTLS transport takes the list when created
+        pc._RTCPeerConnection__certificates = [rsa_certificate()]  # type: ignore[attr-defined]
+    return pc
 
 
 def _prefer(transceiver: Any, mime_type: str) -> None:
@@ -86,8 +97,10 @@ def _prefer(transceiver: Any, mime_type: str) -> None:
 class PublisherClient:
     """An aiortc client sending moving video and/or a tone; records every RTP/SR it sends."""
 
-    def __init__(self, video: bool = True, audio: bool = True, video_codec: str = "video/VP8"):
-        self.pc = client_pc()
+    def __init__(
+        self, video: bool = True, audio: bool = True, video_codec: str = "video/VP8", rsa_cert: bool = False
+    ) -> None:
+        self.pc = client_pc(rsa_cert)
         self.sent: list[RtpRecord] = []
         self.sender_reports: list[tuple[int, int, int]] = []
         self.video_track = MovingBarTrack() if video else None
@@ -159,8 +172,8 @@ class ReceivedTrack:
 class SubscriberClient:
     """An aiortc client receiving from the SFU; decodes, records RTP and can drop packets."""
 
-    def __init__(self) -> None:
-        self.pc = client_pc()
+    def __init__(self, rsa_cert: bool = False) -> None:
+        self.pc = client_pc(rsa_cert)
         self.received: list[RtpRecord] = []
         self.rtx_received = 0
         self.sender_reports: list[tuple[int, int, int]] = []
@@ -239,18 +252,30 @@ class SubscriberClient:
             receiver._handle_rtp_packet = handle
             receiver._handle_rtcp_packet = handle_rtcp
 
-    async def whep(self, subscriber: Subscriber, tracks: list[Any], munge: dict[int, int] | None = None) -> None:
-        """Client offers recvonly m-lines (one per track), the SFU answers."""
-        for track in tracks:
-            self.pc.addTransceiver(track.kind.value, direction="recvonly")
+    async def whep(
+        self,
+        subscriber: Subscriber,
+        tracks: list[Any],
+        munge: dict[int, int] | None = None,
+        kinds: list[str] | None = None,
+        rewrite: Callable[[str], str] | None = None,
+    ) -> str:
+        """Client offers recvonly m-lines (one per track, or one per `kinds`), the SFU answers.
+
+        `rewrite` edits the offer text before the SFU sees it. Returns the answer."""
+        for kind in kinds if kinds is not None else [t.kind.value for t in tracks]:
+            self.pc.addTransceiver(kind, direction="recvonly")
         configure_host_addresses(self.pc, LOOPBACK)
         await self.pc.setLocalDescription(await self.pc.createOffer())
         offer = str(self.pc.localDescription.sdp)
         if munge:
             offer = munge_payload_types(offer, munge)
+        if rewrite is not None:
+            offer = rewrite(offer)
         answer = await subscriber.answer(offer, tracks)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
         self._hook_receivers()
+        return answer
 
     async def answer_server_offer(self, offer: str) -> str:
         """Server offers (Socket.IO style); the client answers."""
