@@ -10,6 +10,7 @@ from aiohttp import web
 from rooms.auth import ApiKeys
 from rooms.booking import Bookings, encode_cursor, fingerprint
 from rooms.errors import DomainError, FieldError, NotFound, ValidationFailed
+from rooms.json_body import JsonRefused, load_json
 from rooms.openapi import openapi_document
 from rooms.presence import LivePresence
 from rooms.requests import parse_booking, parse_list_filters, parse_participant, parse_patch
@@ -48,8 +49,8 @@ async def _body(request: web.Request) -> Any:
         raise UnsupportedMediaType("send the body as application/json")
     raw = await request.read()
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return load_json(raw)
+    except JsonRefused as exc:
         raise MalformedJson(f"the body is not valid JSON: {exc}") from exc
 
 

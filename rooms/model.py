@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from rooms.errors import FieldError, ValidationFailed
+from rooms.text import text_problem
 
 __all__ = [
     "MAX_DURATION",
@@ -74,13 +75,14 @@ class RoomStatus(StrEnum):
 
 
 def check_text(value: str, pointer: str, max_len: int) -> list[FieldError]:
-    """Return the problems of a required one-line text field."""
+    """Return the problems of a required one-line text field (character rules: rooms/text.py)."""
     if not value.strip():
         return [FieldError(pointer, "must not be empty")]
     if len(value) > max_len:
         return [FieldError(pointer, f"must be at most {max_len} characters")]
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        return [FieldError(pointer, "must not contain control characters")]
+    problem = text_problem(value)
+    if problem is not None:
+        return [FieldError(pointer, problem)]
     return []
 
 

@@ -6,9 +6,10 @@ listed ones), so integrators can send their own metadata without breaking.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -135,7 +136,8 @@ class _Reader:
         value = self.data[name]
         parsed = parse_time(value) if isinstance(value, str) else None
         if parsed is None:
-            self.fail(name, "must be an RFC 3339 date-time with a UTC offset")
+            self.fail(name, "must be an RFC 3339 date-time with seconds and an offset, "
+                           "like 2026-12-01T09:00:00+01:00 or 2026-12-01T08:00:00Z")
             return UNSET
         return parsed
 
@@ -144,15 +146,44 @@ class _Reader:
             raise ValidationFailed(self.errors)
 
 
+# RFC 3339 section 5.6 ``date-time``: full date, ``T``, full time with seconds, an optional
+# fraction and an offset (``Z`` or ``±hh:mm``). ASCII digits only; nothing else of ISO 8601
+# (week or ordinal dates, basic format, missing seconds, a space for the ``T``).
+RFC3339 = re.compile(
+    r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})[Tt]"
+    r"(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})(?:\.(?P<fraction>[0-9]{1,9}))?"
+    r"(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<off_hour>[0-9]{2}):(?P<off_minute>[0-9]{2}))"
+)
+LIMIT = re.compile(r"[0-9]{1,3}")
+
+
 def parse_time(value: str) -> datetime | None:
-    """Parse an RFC 3339 date-time that carries an offset; None when it is not one."""
-    if len(value) < 20 or len(value) > 40 or value[10] not in "Tt ":
+    """Parse a strict RFC 3339 date-time that carries an offset; None when it is not one.
+
+    Fractions beyond microseconds are cut off; a leap second (``:60``) is refused,
+    as are years before 1970 or after 9998.
+    """
+    found = RFC3339.fullmatch(value)
+    if found is None:
         return None
+    part = {name: int(text) for name, text in found.groupdict().items()
+            if text is not None and text.isdigit()}
+    fraction = found["fraction"] or ""
     try:
-        parsed = datetime.fromisoformat(value.replace("z", "Z"))
+        offset = timedelta(0)
+        if found["utc"] is None:
+            if part["off_hour"] > 23 or part["off_minute"] > 59:
+                return None
+            offset = timedelta(hours=part["off_hour"], minutes=part["off_minute"])
+            if found["sign"] == "-":
+                offset = -offset
+        parsed = datetime(
+            part["year"], part["month"], part["day"], part["hour"], part["minute"], part["second"],
+            int(fraction[:6].ljust(6, "0")), tzinfo=timezone(offset),
+        )
     except ValueError:
         return None
-    if parsed.tzinfo is None or not 1970 <= parsed.year <= 9998:
+    if not 1970 <= parsed.year <= 9998:
         return None
     return parsed
 
@@ -265,7 +296,7 @@ def parse_list_filters(query: Mapping[str, str]) -> ListFilters:
     limit = 50
     if "limit" in query:
         raw = query["limit"]
-        if not raw.isdigit() or not 1 <= int(raw) <= 200:
+        if LIMIT.fullmatch(raw) is None or not 1 <= int(raw) <= 200:
             reader.fail("limit", "must be an integer from 1 to 200")
         else:
             limit = int(raw)
