@@ -13,10 +13,13 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from konsylium.front_guard import FrontGuard, runner_limits
+from konsylium.handshake_guard import HandshakeGuard
 from konsylium.keys import DEV_TENANT, dev_api_key, token_secret
 from konsylium.logs import AccessLogger
 from konsylium.metrics import NodeMetrics
 from konsylium.settings import Settings
+from konsylium.shutdown import tell_sockets
 from rooms.api import BookingApi
 from rooms.auth import ApiKeys
 from rooms.booking import Bookings
@@ -36,7 +39,7 @@ from signalling.web_client import WebClient
 from signalling.whip import WhipApi, cors_middleware
 from signalling.workers import WorkerRoomService
 
-__all__ = ["MAX_BODY", "NODE", "Node", "create_app", "runner_options"]
+__all__ = ["FRONT_GUARD", "MAX_BODY", "NODE", "Node", "create_app", "runner_options"]
 
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
@@ -61,6 +64,7 @@ class Node:
 
 
 NODE = web.AppKey("node", Node)
+FRONT_GUARD = web.AppKey("front_guard", FrontGuard)
 
 
 def _api_keys(settings: Settings) -> dict[str, str]:
@@ -71,8 +75,8 @@ def _api_keys(settings: Settings) -> dict[str, str]:
 
 
 def runner_options() -> dict[str, Any]:
-    """Options of the app's runner (the CLI's and the tests'): the path-only access log."""
-    return {"access_log_class": AccessLogger}
+    """Options of the app's runner (the CLI's and the tests'): the path-only access log, the header timeout."""
+    return {"access_log_class": AccessLogger, **runner_limits()}
 
 
 def _room_service(settings: Settings, clock: Clock, notifier: SocketNotifier,
@@ -100,7 +104,9 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     tokens = JoinTokens(secret, JoinWindow(settings.join_early, settings.join_late), clock)
     presence = LocalPresence()
     keys = _api_keys(settings)
-    sio = socketio.AsyncServer(async_mode="aiohttp", logger=False, engineio_logger=False)
+    # Named loggers (not False): python-socketio would add its own unformatted stderr handler.
+    sio = socketio.AsyncServer(async_mode="aiohttp", logger=logging.getLogger("socketio.server"),
+                               engineio_logger=logging.getLogger("engineio.server"))
     rooms = _room_service(settings, clock, SocketNotifier(sio), presence)
     metrics = NodeMetrics(rooms.totals)
     node = Node(
@@ -114,10 +120,15 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
         api_keys=keys,
         rooms=rooms,
     )
+    front_guard = FrontGuard()
+    handshakes = HandshakeGuard(sio)
     app = web.Application(
-        middlewares=[metrics.middleware, cors_middleware, problem_middleware], client_max_size=MAX_BODY
+        middlewares=[metrics.middleware, cors_middleware, problem_middleware, handshakes.middleware,
+                     front_guard.middleware],
+        client_max_size=MAX_BODY,
     )
     app[NODE] = node
+    app[FRONT_GUARD] = front_guard
     views = RoomViews(tokens, settings.public_url)
     web_client = WebClient()
     app.router.add_routes(BookingApi(node.bookings, views, ApiKeys(keys), presence).routes())
@@ -135,6 +146,8 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
         ]
     )
     app.cleanup_ctx.append(_store_ctx)
+    app.cleanup_ctx.append(handshakes.context)
+    app.on_shutdown.append(tell_sockets(sio))
     app.cleanup_ctx.append(_media_ctx)
     if eager:
         app.on_startup.append(_start_media)

@@ -14,13 +14,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import jwt
-from aiohttp import web
 
 from konsylium import __version__
-from konsylium.app import create_app, runner_options
+from konsylium.app import FRONT_GUARD, create_app, runner_options
+from konsylium.front_server import run_front
 from konsylium.keys import DEV_TENANT, dev_api_key
 from konsylium.logs import configure_logging
 from konsylium.settings import Settings, SettingsError
+from signalling.resources import raise_open_files_limit
 
 __all__ = ["main"]
 
@@ -132,6 +133,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env(env)
         configure_logging(settings.log_level)
+        open_files = raise_open_files_limit()
         _check_data_dir(settings.data_dir)
         if settings.redis_url is not None:
             _check_redis(settings.redis_url)
@@ -148,8 +150,9 @@ def serve(args: argparse.Namespace) -> int:
         log.warning("multi-node mode is not built yet: Redis is checked, state stays local")
     warnings.filterwarnings("ignore", category=jwt.InsecureKeyLengthWarning)
     app = create_app(settings, eager=True)
-    log.info("listening on %s:%s public_url=%s", settings.host, settings.port, settings.public_url)
-    web.run_app(app, sock=sock, print=None, **runner_options())
+    log.info("listening on %s:%s public_url=%s open_files=%s", settings.host, settings.port,
+             settings.public_url, open_files)
+    run_front(app, sock, app[FRONT_GUARD], **runner_options())
     return 0
 
 
