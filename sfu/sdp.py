@@ -179,8 +179,7 @@ def _bundle(session: _Section, sections: list[_Section]) -> int:
     groups = [line.split()[1:] for line in session.lines if line.split()[0] == "a=group:BUNDLE"]
     if not groups or not groups[0]:
         raise InvalidOffer(
-            "the SFU requires BUNDLE (a=group:BUNDLE listing every m-line's mid): "
-            "offers without it are not supported"
+            "the SFU requires BUNDLE (a=group:BUNDLE listing every m-line's mid): offers without it are not supported"
         )
     if len(groups) > 1:
         raise InvalidOffer("the SFU requires every m-line in one BUNDLE group; the offer has several")

@@ -217,6 +217,12 @@ def test_dtls_connected_state_name() -> None:
         (_aioice_connection().recvfrom, "result = await self._queue.get()"),
         (aiortc_rtp.RtpPacket.serialize, "extensions_map.set(self.extensions)"),
         (aiortc_rtp.RtpPacket.serialize, "data += self.payload"),
+        # answer_as_dtls_server: an actpass offer leaves the role "auto", which createAnswer
+        # turns into "client" unless the transport's role was set; start() honours it.
+        (aiortc.RTCPeerConnection.createAnswer, 'if dtlsTransport._role == "auto":'),
+        (aiortc.RTCPeerConnection.createAnswer, "media.dtls.role = dtlsTransport._role"),
+        (aiortc.RTCDtlsTransport.start, 'if self._role == "server":'),
+        (aiortc.RTCDtlsTransport._set_role, "self._role = role"),
     ],
 )
 def test_behaviour_the_hooks_rely_on(func: Any, needle: str) -> None:
@@ -246,3 +252,22 @@ async def test_negotiated_codecs_fold_rtx(instances: dict[str, Any]) -> None:
     transceiver._codecs = [c for c in aiortc.codecs.CODECS["video"][:2]]
     (vp8,) = internals.negotiated_codecs(transceiver)
     assert vp8.mime_type == "video/VP8" and vp8.payload_type == 97 and vp8.rtx_payload_type == 98
+
+
+async def test_answer_as_dtls_server_answers_passive_to_actpass() -> None:
+    offerer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    answerer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    try:
+        offerer.addTransceiver("audio")
+        internals.configure_host_addresses(offerer, ["127.0.0.1"])
+        await offerer.setLocalDescription(await offerer.createOffer())
+        assert "a=setup:actpass" in offerer.localDescription.sdp
+        await answerer.setRemoteDescription(offerer.localDescription)
+        internals.answer_as_dtls_server(answerer)
+        internals.configure_host_addresses(answerer, ["127.0.0.1"])
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        assert re.findall(r"a=setup:(\w+)", answerer.localDescription.sdp) == ["passive"]
+        assert {t.receiver.transport._role for t in answerer.getTransceivers()} == {"server"}
+    finally:
+        await offerer.close()
+        await answerer.close()

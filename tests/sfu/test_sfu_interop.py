@@ -156,4 +156,3 @@ async def test_no_candidates_to_offer_raises_no_candidates_and_frees_everything(
         assert sfu.counters.publishers == 0 and not sfu.publishers
     finally:
         await sfu.close()
-
