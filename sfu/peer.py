@@ -15,7 +15,7 @@ from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCPeerConne
 from .aiortc_internals import answer_as_dtls_server, configure_host_addresses, receive_in_place
 from .config import SfuConfig
 from .errors import InvalidAnswer, InvalidOffer, NoCandidates, SfuError
-from .sdp import CheckedOffer, check_offer
+from .sdp import CheckedOffer, check_answer, check_offer
 from .stats import SfuCounters
 
 __all__ = [
@@ -164,12 +164,11 @@ class ServerPeer(ABC):
             raise InvalidOffer(f"cannot create answer: {_short(exc)}") from exc
 
     async def _apply_answer(self, answer_sdp: object) -> None:
-        """Set a client's answer to the server's offer; any failure is `InvalidAnswer`."""
-        if not isinstance(answer_sdp, str) or not answer_sdp.strip():
-            raise InvalidAnswer("SDP answer is empty")
+        """Set a client's answer to the server's offer (checked and normalised like offers:
+        extmap attributes, mDNS candidates); any failure is `InvalidAnswer`."""
+        sdp = check_answer(answer_sdp)
         try:
-            answer_sdp.encode("utf-8")
-            await self._pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
+            await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         except Exception as exc:
             raise InvalidAnswer(f"cannot apply answer: {_short(exc)}") from exc
 

@@ -1,11 +1,12 @@
-"""SDP offers from outside, checked and normalised before aiortc parses them.
+"""SDP offers and answers from outside, checked and normalised before aiortc parses them.
 
 aiortc's SDP parser trusts its input: a malformed line raises whatever Python raises
 (ValueError, KeyError, IndexError, an `assert`...), and a structurally odd offer (a
 BUNDLE group naming an unknown mid) is applied half-way and leaves a connection that
-cannot even be closed. Every offer is therefore read here first, once, by one strict
-line reader that refuses with `InvalidOffer` and a short reason, and rewrites the few
-standard things aiortc cannot read:
+cannot even be closed. Every offer (and every answer to a server offer) is therefore
+read here first, once, by one strict line reader that refuses with `InvalidOffer`
+(`InvalidAnswer`) and a short reason, and rewrites the few standard things aiortc
+cannot read:
 
 * `a=extmap:<id>[/<direction>] <uri> <attributes>` becomes `a=extmap:<id> <uri>`
   (aiortc reads neither extension attributes such as `vad=on` nor uses the direction);
@@ -21,9 +22,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import InvalidOffer
+from .errors import InvalidAnswer, InvalidOffer
 
-__all__ = ["MAX_SDP_CHARS", "CheckedOffer", "check_offer"]
+__all__ = ["MAX_SDP_CHARS", "CheckedOffer", "check_answer", "check_offer"]
 
 #: An offer longer than this is refused (browsers' offers are a few KB; 16 m-lines fit).
 MAX_SDP_CHARS = 100_000
@@ -62,87 +63,113 @@ class _Section:
     dropped: int = 0
 
 
+class _Refused(Exception):
+    """Why a description is refused (raised as `InvalidOffer` or `InvalidAnswer`)."""
+
+
 def check_offer(sdp: object) -> CheckedOffer:
     """Check and normalise a client's SDP offer; raise `InvalidOffer` saying why not."""
-    text = _text(sdp)
+    try:
+        session, sections = _read(sdp, "offer")
+        kinds = tuple(s.kind for s in sections if s.kind in ("audio", "video"))
+        if not kinds:
+            raise _Refused("SDP offer has no audio or video m-line")
+        tagged = sections[_bundle(session, sections)]
+        setup = tagged.setup or session.setup
+        if setup is None:
+            raise _Refused("SDP offer has no a=setup (DTLS role) for its BUNDLE transport")
+    except _Refused as exc:
+        raise InvalidOffer(str(exc)) from None
+    return CheckedOffer(
+        sdp=_render(session, sections),
+        kinds=kinds,
+        actpass=setup == "actpass",
+        candidates_dropped=bool(tagged.dropped and not tagged.candidates),
+    )
+
+
+def check_answer(sdp: object) -> str:
+    """Check and normalise a client's SDP answer to a server offer (same line rules and
+    rewrites as offers; aiortc checks it matches the offer); raise `InvalidAnswer`."""
+    try:
+        session, sections = _read(sdp, "answer")
+    except _Refused as exc:
+        raise InvalidAnswer(str(exc)) from None
+    return _render(session, sections)
+
+
+def _read(sdp: object, what: str) -> tuple[_Section, list[_Section]]:
+    """Split a description into its session part and m-sections, checking every line."""
+    text = _text(sdp, what)
     lines = [line.rstrip(" \t") for line in text.replace("\r\n", "\n").split("\n")]
     while lines and not lines[-1]:
         lines.pop()
     if not lines or lines[0] != "v=0":
-        raise InvalidOffer("SDP offer does not start with v=0")
+        raise _Refused(f"SDP {what} does not start with v=0")
     session = _Section([])
     sections: list[_Section] = []
     current = session
     for number, line in enumerate(lines, 1):
         if not _LINE.match(line):
-            raise InvalidOffer(f"SDP line {number} is not <type>=<value>")
+            raise _Refused(f"SDP line {number} is not <type>=<value>")
         if line.startswith("m="):
             current = _media_section(line, number)
             sections.append(current)
             if len(sections) > _MAX_MEDIA:
-                raise InvalidOffer(f"SDP offer has more than {_MAX_MEDIA} m-lines")
+                raise _Refused(f"SDP {what} has more than {_MAX_MEDIA} m-lines")
             continue
         kept = _attribute(line, number, current, current is session)
         if kept is not None:
             current.lines.append(kept)
-    kinds = tuple(s.kind for s in sections if s.kind in ("audio", "video"))
-    if not kinds:
-        raise InvalidOffer("SDP offer has no audio or video m-line")
-    bundle = _bundle(session, sections)
-    tagged = sections[bundle]
-    setup = tagged.setup or session.setup
-    if setup is None:
-        raise InvalidOffer("SDP offer has no a=setup (DTLS role) for its BUNDLE transport")
-    candidates_dropped = False
-    for section in sections:
-        if section.dropped and not section.candidates:
-            section.lines = [line for line in section.lines if line != "a=end-of-candidates"]
-            candidates_dropped = candidates_dropped or section is tagged
+    return session, sections
+
+
+def _render(session: _Section, sections: list[_Section]) -> str:
+    """The description as aiortc should read it: an m-line left without candidates loses
+    its end-of-candidates, so ICE waits for the peer's checks (peer-reflexive)."""
     out = list(session.lines)
     for section in sections:
-        out += section.lines
-    return CheckedOffer(
-        sdp="\r\n".join(out) + "\r\n",
-        kinds=kinds,
-        actpass=setup == "actpass",
-        candidates_dropped=candidates_dropped,
-    )
+        if section.dropped and not section.candidates:
+            out += [line for line in section.lines if line != "a=end-of-candidates"]
+        else:
+            out += section.lines
+    return "\r\n".join(out) + "\r\n"
 
 
-def _text(sdp: object) -> str:
+def _text(sdp: object, what: str) -> str:
     if isinstance(sdp, bytes | bytearray | memoryview):
         try:
             sdp = bytes(sdp).decode("utf-8")
         except UnicodeDecodeError:
-            raise InvalidOffer("SDP offer is not UTF-8 text") from None
+            raise _Refused(f"SDP {what} is not UTF-8 text") from None
     if not isinstance(sdp, str):
-        raise InvalidOffer("SDP offer is not text")
+        raise _Refused(f"SDP {what} is not text")
     if not sdp.strip():
-        raise InvalidOffer("SDP offer is empty")
+        raise _Refused(f"SDP {what} is empty")
     if len(sdp) > MAX_SDP_CHARS:
-        raise InvalidOffer(f"SDP offer is longer than {MAX_SDP_CHARS} characters")
+        raise _Refused(f"SDP {what} is longer than {MAX_SDP_CHARS} characters")
     try:
         sdp.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidOffer("SDP offer is not valid Unicode text (lone surrogates)") from None
+        raise _Refused(f"SDP {what} is not valid Unicode text (lone surrogates)") from None
     if _FORBIDDEN.search(sdp):
-        raise InvalidOffer("SDP offer contains control characters")
+        raise _Refused(f"SDP {what} contains control characters")
     return sdp
 
 
 def _media_section(line: str, number: int) -> _Section:
     match = _MEDIA.match(line)
     if match is None:
-        raise InvalidOffer(f"SDP line {number}: malformed m-line")
+        raise _Refused(f"SDP line {number}: malformed m-line")
     kind = match.group(1)
     if kind not in _KINDS:
-        raise InvalidOffer(f"SDP line {number}: m-line kind {kind!r} is not supported")
+        raise _Refused(f"SDP line {number}: m-line kind {kind!r} is not supported")
     formats = line.split(" ")[3:]
     if kind != "application":
         if not all(f.isdigit() and len(f) <= 3 and int(f) < 128 and not 72 <= int(f) <= 76 for f in formats):
-            raise InvalidOffer(f"SDP line {number}: RTP payload types must be 0-127, not 72-76")
+            raise _Refused(f"SDP line {number}: RTP payload types must be 0-127, not 72-76")
         if len(set(formats)) != len(formats):
-            raise InvalidOffer(f"SDP line {number}: a payload type is listed twice")
+            raise _Refused(f"SDP line {number}: a payload type is listed twice")
     return _Section([line], kind=kind, mids=[])
 
 
@@ -151,22 +178,22 @@ def _attribute(line: str, number: int, section: _Section, at_session: bool) -> s
     if line.startswith("a=extmap:"):
         match = _EXTMAP.match(line)
         if match is None:
-            raise InvalidOffer(f"SDP line {number}: malformed a=extmap")
+            raise _Refused(f"SDP line {number}: malformed a=extmap")
         return f"a=extmap:{int(match.group(1))} {match.group(2)}"
     if line.startswith("a=setup:"):
         value = line[len("a=setup:") :]
         if value not in _SETUPS:
-            raise InvalidOffer(f"SDP line {number}: a=setup must be actpass, active or passive")
+            raise _Refused(f"SDP line {number}: a=setup must be actpass, active or passive")
         section.setup = value
     elif line.startswith("a=mid:") and section.mids is not None:
         mid = line[len("a=mid:") :]
         if not _MID_CHARS.match(mid):
-            raise InvalidOffer(f"SDP line {number}: malformed a=mid")
+            raise _Refused(f"SDP line {number}: malformed a=mid")
         section.mids.append(mid)
     elif line.startswith("a=candidate:") and not at_session:
         match = _CANDIDATE.match(line)
         if match is None:
-            raise InvalidOffer(f"SDP line {number}: malformed a=candidate")
+            raise _Refused(f"SDP line {number}: malformed a=candidate")
         if match.group(1).lower().endswith(".local"):
             section.dropped += 1
             return None
@@ -178,25 +205,25 @@ def _bundle(session: _Section, sections: list[_Section]) -> int:
     """Check the offer bundles every m-line in one group; return the tagged m-line's index."""
     groups = [line.split()[1:] for line in session.lines if line.split()[0] == "a=group:BUNDLE"]
     if not groups or not groups[0]:
-        raise InvalidOffer(
+        raise _Refused(
             "the SFU requires BUNDLE (a=group:BUNDLE listing every m-line's mid): offers without it are not supported"
         )
     if len(groups) > 1:
-        raise InvalidOffer("the SFU requires every m-line in one BUNDLE group; the offer has several")
+        raise _Refused("the SFU requires every m-line in one BUNDLE group; the offer has several")
     mids: dict[str, int] = {}
     for index, section in enumerate(sections):
         if not section.mids or len(section.mids) > 1:
-            raise InvalidOffer(f"m-line {index + 1} must have exactly one a=mid")
+            raise _Refused(f"m-line {index + 1} must have exactly one a=mid")
         if section.mids[0] in mids:
-            raise InvalidOffer(f"mid {section.mids[0]!r} names two m-lines")
+            raise _Refused(f"mid {section.mids[0]!r} names two m-lines")
         mids[section.mids[0]] = index
     (group,) = groups
     for mid in group:
         if mid not in mids:
-            raise InvalidOffer(f"the BUNDLE group names unknown mid {mid[:32]!r}")
+            raise _Refused(f"the BUNDLE group names unknown mid {mid[:32]!r}")
     if len(set(group)) != len(group):
-        raise InvalidOffer("the BUNDLE group names a mid twice")
+        raise _Refused("the BUNDLE group names a mid twice")
     missing = [mid for mid in mids if mid not in group]
     if missing:
-        raise InvalidOffer(f"the SFU requires BUNDLE: m-line mid {missing[0]!r} is not in the BUNDLE group")
+        raise _Refused(f"the SFU requires BUNDLE: m-line mid {missing[0]!r} is not in the BUNDLE group")
     return mids[group[0]]

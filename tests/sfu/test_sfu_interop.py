@@ -156,3 +156,20 @@ async def test_no_candidates_to_offer_raises_no_candidates_and_frees_everything(
         assert sfu.counters.publishers == 0 and not sfu.publishers
     finally:
         await sfu.close()
+
+
+async def test_mdns_only_answer_to_a_server_offer_connects(sfu: Sfu, peers) -> None:
+    """Socket.IO style: the server offers, a browser without camera permission answers with
+    mDNS candidates only (and attributes on its extmap lines)."""
+    pub_client = peers.publisher()
+    publisher = await sfu.create_publisher(await pub_client.offer())
+    await pub_client.accept(publisher.answer)
+    client = peers.subscriber()
+    subscriber = sfu.create_subscriber()
+    for track in publisher.tracks:
+        subscriber.add_track(track)
+    answer = await client.answer_server_offer(await subscriber.create_offer())
+    answer = _to_mdns(answer).replace("ssrc-audio-level", "ssrc-audio-level vad=on")
+    assert ".local " in answer and "vad=on" in answer
+    await subscriber.apply_answer(answer)
+    await wait_for(lambda: len(client.tracks) == 2 and client.video().frames > 3, 5, "frames at the subscriber")
