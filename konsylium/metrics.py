@@ -87,6 +87,7 @@ class NodeMetrics:
         live_rooms, connected = await presence.counts()
         self.rooms.labels("scheduled").set(stats.rooms_scheduled)
         self.rooms.labels("cancelled").set(stats.rooms_cancelled)
+        self.rooms.labels("ended").set(stats.rooms_ended)
         self.rooms.labels("live").set(live_rooms)
         self.participants.labels("invited").set(stats.participants)
         self.participants.labels("connected").set(connected)

@@ -23,6 +23,7 @@ from rooms.errors import Conflict, FieldError, NotFound, ValidationFailed
 from rooms.model import Participant, Room, RoomStatus
 from rooms.policy import KIND_LIMITS, check_participants
 from rooms.requests import BookingRequest, ListFilters, ParticipantRequest, RoomPatch
+from rooms.revocation import NoRevocations, Revocation, RevocationReason, RevocationSink
 from rooms.store import IdempotencyClaim, RoomPage, RoomQuery, RoomStore, Stored
 
 __all__ = ["Bookings", "encode_cursor", "fingerprint"]
@@ -43,9 +44,10 @@ def _new_id() -> str:
 class Bookings:
     """The booking service of one node; stateless apart from the store it wraps."""
 
-    def __init__(self, store: RoomStore, clock: Clock) -> None:
+    def __init__(self, store: RoomStore, clock: Clock, revocations: RevocationSink | None = None) -> None:
         self.store = store
         self.clock = clock
+        self.revocations: RevocationSink = revocations or NoRevocations()
 
     def _participant(self, room_id: str, req: ParticipantRequest, now: datetime) -> Participant:
         return Participant(
@@ -116,8 +118,8 @@ class Bookings:
 
     async def edit(self, tenant: str, room_id: str, patch: RoomPatch) -> Room:
         room = await self.get(tenant, room_id)
-        if room.status is RoomStatus.CANCELLED:
-            raise Conflict("the room is cancelled and can no longer be changed")
+        if room.status is not RoomStatus.SCHEDULED:
+            raise Conflict(f"the room is {room.status.value} and can no longer be changed")
         changes: dict[str, Any] = {
             name: getattr(patch, name)
             for name in ("title", "kind", "model", "starts_at", "ends_at", "external_ref")
@@ -145,6 +147,7 @@ class Bookings:
         return updated
 
     async def cancel(self, tenant: str, room_id: str) -> None:
+        """Cancel a room: its tokens stop working and its live sessions end."""
         room = await self.get(tenant, room_id)
         if room.status is RoomStatus.CANCELLED:
             return
@@ -153,6 +156,17 @@ class Bookings:
             replace(room, status=RoomStatus.CANCELLED, cancelled_at=now, updated_at=now)
         )
         log.info("room cancelled room=%s", room.id)
+        await self.revocations.revoke(Revocation(room.id, RevocationReason.ROOM_CANCELLED))
+
+    async def end(self, tenant: str, room_id: str) -> None:
+        """End a meeting now: every live session ends and its links answer 410 from then on."""
+        room = await self.get(tenant, room_id)
+        if room.status is RoomStatus.CANCELLED:
+            raise Conflict("the room is cancelled")
+        if room.status is RoomStatus.SCHEDULED:
+            await self.store.update_room(replace(room, status=RoomStatus.ENDED, updated_at=self.clock.now()))
+            log.info("room ended room=%s", room.id)
+        await self.revocations.revoke(Revocation(room.id, RevocationReason.ROOM_ENDED))
 
     async def invite(
         self,
@@ -162,8 +176,8 @@ class Bookings:
         claim: IdempotencyClaim | None,
     ) -> tuple[Room, Stored[Participant]]:
         room = await self.get(tenant, room_id)
-        if room.status is RoomStatus.CANCELLED:
-            raise Conflict("the room is cancelled")
+        if room.status is not RoomStatus.SCHEDULED:
+            raise Conflict(f"the room is {room.status.value}")
         errors = check_participants(room.kind, room.model, [("", req.role, req.party)])
         if errors:
             raise ValidationFailed([e for e in errors if e.pointer != "/participants"])
@@ -180,6 +194,9 @@ class Bookings:
         ):
             raise NotFound("no active participant with this id in the room")
         log.info("participant removed room=%s participant=%s", room.id, participant_id)
+        await self.revocations.revoke(
+            Revocation(room.id, RevocationReason.PARTICIPANT_REMOVED, participant_id)
+        )
 
 
 def encode_cursor(after: tuple[datetime, str]) -> str:

@@ -13,6 +13,7 @@ __all__ = [
     "NotFound",
     "ParticipantRemoved",
     "RoomCancelled",
+    "RoomEnded",
     "TokenExpired",
     "TokenInvalid",
     "TokenNotYetValid",
@@ -38,6 +39,8 @@ class DomainError(Exception):
     status: ClassVar[int] = 400
     slug: ClassVar[str] = "bad-request"
     title: ClassVar[str] = "Bad request"
+    #: Seconds after which a retry may succeed (a ``Retry-After`` header), for 429 and 503.
+    retry_after: ClassVar[int | None] = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -115,6 +118,12 @@ class RoomCancelled(DomainError):
     status = 410
     slug = "room-cancelled"
     title = "The meeting was cancelled"
+
+
+class RoomEnded(DomainError):
+    status = 410
+    slug = "room-ended"
+    title = "The meeting has ended"
 
 
 class ParticipantRemoved(DomainError):

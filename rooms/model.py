@@ -72,6 +72,7 @@ class Party(StrEnum):
 class RoomStatus(StrEnum):
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"
+    ENDED = "ended"  # a host or the integrator ended it: its links stop working, like a cancellation
 
 
 def check_text(value: str, pointer: str, max_len: int) -> list[FieldError]:

@@ -176,7 +176,7 @@ def _schemas() -> dict[str, Any]:
                 "title": {"type": "string"},
                 "kind": {"type": "string", "enum": [k.value for k in Kind]},
                 "model": {"type": "string", "enum": [m.value for m in ConferencingModel]},
-                "status": {"type": "string", "enum": ["scheduled", "cancelled"]},
+                "status": {"type": "string", "enum": ["scheduled", "cancelled", "ended"]},
                 "starts_at": DATE_TIME,
                 "ends_at": DATE_TIME,
                 "external_ref": {"type": ["string", "null"]},
@@ -249,7 +249,7 @@ def _paths() -> dict[str, Any]:
         {"name": "kind", "in": "query", "required": False,
          "schema": {"type": "string", "enum": [k.value for k in Kind]}},
         {"name": "status", "in": "query", "required": False,
-         "schema": {"type": "string", "enum": ["scheduled", "cancelled"]}},
+         "schema": {"type": "string", "enum": ["scheduled", "cancelled", "ended"]}},
         {"name": "limit", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
         {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
@@ -323,6 +323,15 @@ def _paths() -> dict[str, Any]:
                 "operationId": "removeParticipant",
                 "summary": "Remove a participant; their token stops working",
                 "responses": {"204": {"description": "Removed"}, **not_found, **conflict, **ERRORS},
+            },
+        },
+        "/api/v1/rooms/{room_id}/end": {
+            "parameters": [ROOM_ID],
+            "post": {
+                "operationId": "endRoom",
+                "summary": "End the meeting now: every live session ends, its links answer 410",
+                "responses": {"204": {"description": "Ended (or already was)"},
+                              **not_found, **conflict, **ERRORS},
             },
         },
         "/api/v1/rooms/{room_id}/live": {

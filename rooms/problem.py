@@ -66,6 +66,8 @@ def domain_problem(exc: DomainError) -> web.Response:
         extra["opens_at"] = exc.opens_at_iso
     if exc.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="konsylium"'
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
     return problem_response(
         exc.status,
         exc.detail,

@@ -356,6 +356,7 @@ class SqliteRoomStore:
             return StoreStats(
                 rooms_scheduled=rows.get(RoomStatus.SCHEDULED.value, 0),
                 rooms_cancelled=rows.get(RoomStatus.CANCELLED.value, 0),
+                rooms_ended=rows.get(RoomStatus.ENDED.value, 0),
                 participants=people,
             )
 

@@ -67,6 +67,7 @@ class StoreStats:
     rooms_scheduled: int
     rooms_cancelled: int
     participants: int
+    rooms_ended: int = 0
 
 
 class RoomStore(Protocol):

@@ -19,10 +19,14 @@ from typing import Any, Protocol
 
 from rooms.clock import Clock
 from rooms.model import Participant, Role, Room
+from rooms.revocation import Revocation, RevocationReason
 from sfu import ActiveSpeakerDetector, MediaKind, PublishedTrack, Publisher, Sfu, Subscriber
+from signalling.admission import Admission
 from signalling.background import BackgroundTasks
+from signalling.errors import Forbidden, NegotiationInProgress, NoOfferPending, NotJoined, ServerBusy
 
 __all__ = [
+    "ICE_DEADLINE",
     "RECONNECT_GRACE",
     "Connection",
     "Forbidden",
@@ -35,10 +39,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 RECONNECT_GRACE = 30.0
-
-
-class Forbidden(Exception):
-    """The member's role does not allow this action."""
+#: Seconds a new media connection has to connect before it is closed and freed (idle ICE).
+ICE_DEADLINE = 30.0
 
 
 class Connection(StrEnum):
@@ -86,6 +88,7 @@ class Member:
     whip_session: str | None = None
     negotiating: bool = False
     renegotiate_again: bool = False
+    publishing_offer: bool = False  # a publish offer of this member is being answered now
     grace: asyncio.TimerHandle | None = None
 
     @property
@@ -168,7 +171,8 @@ class LiveRoom:
     def welcome(self, member: Member, resumed: bool) -> dict[str, Any]:
         """The ``welcome`` event of *member* (docs/protocol.md)."""
         return {"you": member.view(), "room": self.room_view(),
-                "participants": [m.view() for m in self.others(member)], "resumed": resumed}
+                "participants": [m.view() for m in self.others(member)], "resumed": resumed,
+                "active_speaker": self._speaker_id(self.speakers.speaker)}
 
     # -- arrival and departure ----------------------------------------------
 
@@ -251,15 +255,20 @@ class LiveRoom:
         """Receive the member's media from an SDP offer; return the answer."""
         if not member.may_publish:
             raise Forbidden(f"a {member.role.value} may not publish")
-        replacing = member.publisher is not None
-        await self.unpublish(member, announce=False)
-        publisher_id = f"{member.id}.{next(self._rooms.serial)}"
-        try:
+        if member.publishing_offer:
+            raise NegotiationInProgress("wait for the answer to your previous publish offer")
+        self._rooms.admit()
+        member.publishing_offer = True
+        try:  # the new media first: a bad offer loses nothing of what the member sends now
+            publisher_id = f"{member.id}.{next(self._rooms.serial)}"
             publisher = await self._rooms.sfu.create_publisher(offer_sdp, publisher_id=publisher_id)
-        except BaseException:
-            if replacing:  # the old media is gone: say so
-                await self._announce_publishing(member)
-            raise
+        finally:
+            member.publishing_offer = False
+        if self.members.get(member.id) is not member:  # left while we negotiated: nothing to keep
+            await publisher.close()
+            raise NotJoined("you left the room while the offer was answered")
+        await self.unpublish(member, announce=False)
+        self._rooms.expect_connection(publisher)
         member.publisher = publisher
         self._publisher_owner[publisher.id] = member
         publisher.on_track.connect(lambda track: self._track_live(member, track))
@@ -321,11 +330,18 @@ class LiveRoom:
         if member.subscriber is None or member.subscriber.closed:
             if not tracks:
                 return
+            try:
+                self._rooms.admit()
+            except ServerBusy as exc:
+                await self._tell(member, "error", {"code": exc.code, "message": exc.detail,
+                                                   "event": "subscriber_offer"})
+                return
             created = self._rooms.sfu.create_subscriber(
                 subscriber_id=f"{member.id}.{next(self._rooms.serial)}"
             )
             created.on_close.connect(lambda s: self._rooms.spawn(self._subscriber_lost(member, s)))
             member.subscriber = created
+            self._rooms.expect_connection(created)
         subscriber = member.subscriber
         for track in tracks:
             subscriber.add_track(track)
@@ -344,22 +360,41 @@ class LiveRoom:
     async def subscriber_answered(self, member: Member, answer_sdp: str) -> None:
         """Apply the client's answer; run a pending renegotiation if one was asked for."""
         if member.subscriber is None or not member.negotiating:
-            raise ValueError("there is no subscriber offer waiting for an answer")
-        await member.subscriber.apply_answer(answer_sdp)
-        member.negotiating = False
+            raise NoOfferPending("there is no subscriber offer waiting for an answer")
+        try:
+            await member.subscriber.apply_answer(answer_sdp)
+        finally:  # a failed answer must not leave every later offer folded away
+            member.negotiating = False
         if member.renegotiate_again:
             await self.renegotiate(member)
 
     async def set_muted(self, member: Member, kind: str, muted: bool) -> None:
+        if member.muted[kind] == muted:
+            return  # nothing changed: nothing to tell the room
         member.muted[kind] = muted
         await self._broadcast("participant_updated", member.view(), skip=member)
 
+    async def revoke(self, revocation: Revocation) -> None:
+        """Depart the members a revocation covers (their sockets are ended by the edge).
+
+        A closed join window departs only members who are not in the call (waiting to
+        reconnect): a call that runs over is not cut.
+        """
+        reason = revocation.reason
+        for member in list(self.members.values()):
+            if reason is RevocationReason.TOKEN_EXPIRED:
+                covered = member.connection is Connection.RECONNECTING
+            else:
+                covered = revocation.whole_room or member.id == revocation.participant_id
+            if covered:
+                await self.depart(member, reason.value)
+
+    def _speaker_id(self, source: str | None) -> str | None:
+        owner = None if source is None else self._publisher_owner.get(source)  # keyed by publisher id
+        return None if owner is None else owner.id
+
     def _speaker_changed(self, source: str | None) -> None:
-        speaker = None
-        if source is not None:
-            owner = self._publisher_owner.get(source)  # the detector keys by publisher id
-            speaker = None if owner is None else owner.id
-        self._rooms.spawn(self._broadcast("active_speaker", {"id": speaker}))
+        self._rooms.spawn(self._broadcast("active_speaker", {"id": self._speaker_id(source)}))
 
     async def close(self) -> None:
         for member in list(self.members.values()):
@@ -380,8 +415,12 @@ class LiveRooms:
         notifier: Notifier,
         reconnect_grace: float = RECONNECT_GRACE,
         on_room_closed: Callable[[str], None] = lambda room_id: None,
+        admission: Admission | None = None,
+        ice_deadline: float = ICE_DEADLINE,
     ) -> None:
         self.sfu = sfu
+        self.admission = admission or Admission()
+        self.ice_deadline = ice_deadline
         self.on_room_closed = on_room_closed
         self.presence = presence
         self.clock = clock
@@ -405,6 +444,20 @@ class LiveRooms:
         if self._rooms.get(live.id) is live:
             del self._rooms[live.id]
             self.on_room_closed(live.id)
+
+    def admit(self) -> None:
+        """Raise ServerBusy unless this worker may open one more peer connection."""
+        self.admission.check(len(self.sfu.publishers) + len(self.sfu.subscribers))
+
+    def expect_connection(self, peer: Publisher | Subscriber) -> None:
+        """Close *peer* (freeing what it holds) unless it connects within the ICE deadline."""
+
+        def check() -> None:
+            if not peer.closed and peer.connection_state != "connected":
+                log.info("connection %s did not connect within %.0f s: closed", peer.id, self.ice_deadline)
+                self.spawn(peer.close())
+
+        asyncio.get_running_loop().call_later(self.ice_deadline, check)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run *coro* in the background, keeping a reference and logging its failure."""

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from rooms.clock import SystemClock
+from rooms.revocation import Revocation, RevocationReason
 from sfu import Sfu, SfuConfig
 from signalling.live_room import LiveRooms
 from signalling.room_service import LocalRoomService
@@ -73,10 +74,11 @@ async def _call(service: LocalRoomService, method: str, p: dict[str, Any]) -> An
         return await service.arrive(room_from_wire(p["room"]), participant_from_wire(p["participant"]),
                                     p["sid"])
     if method == "whip_publish":
-        return await service.whip_publish(room_from_wire(p["room"]),
-                                          participant_from_wire(p["participant"]), p["sdp"])
+        return list(await service.whip_publish(room_from_wire(p["room"]),
+                                               participant_from_wire(p["participant"]), p["sdp"]))
     if method == "whep_subscribe":
-        return list(await service.whep_subscribe(p["room_id"], p["participant_id"], p["sdp"]))
+        return list(await service.whep_subscribe(room_from_wire(p["room"]), participant_from_wire(p["viewer"]),
+                                                 p["source_id"], p["sdp"]))
     simple: dict[str, Callable[[], Awaitable[Any]]] = {
         "socket_lost": lambda: service.socket_lost(p["room_id"], p["participant_id"], p["sid"]),
         "publish": lambda: service.publish(p["room_id"], p["participant_id"], p["sdp"]),
@@ -84,8 +86,9 @@ async def _call(service: LocalRoomService, method: str, p: dict[str, Any]) -> An
         "subscriber_answer": lambda: service.subscriber_answer(p["room_id"], p["participant_id"], p["sdp"]),
         "mute": lambda: service.mute(p["room_id"], p["participant_id"], p["kind"], p["muted"]),
         "leave": lambda: service.leave(p["room_id"], p["participant_id"]),
-        "whip_end": lambda: service.whip_end(p["room_id"], p["participant_id"]),
-        "whep_end": lambda: service.whep_end(p["room_id"], p["key"]),
+        "end_session": lambda: service.end_session(p["room_id"], p["session_id"]),
+        "revoke": lambda: service.revoke(Revocation(p["room_id"], RevocationReason(p["reason"]),
+                                                    p["participant_id"])),
     }
     if method not in simple:
         raise ValueError(f"unknown call {method!r}")

@@ -4,26 +4,41 @@ Edges address rooms by id through a `RoomService`. `LocalRoomService` runs the
 live rooms in this process; `signalling.workers.WorkerRoomService` runs each
 room in the media worker process it is pinned to, through the same calls. A
 multi-node router on Redis will be a third implementation.
+
+WHIP and WHEP sessions live here, beside the rooms they belong to, so that a
+revocation, a failed connection or a replaced publisher ends them in one place
+and what one participant or one room may hold is counted where it is held.
 """
 
 from __future__ import annotations
 
-import itertools
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Protocol
 
 from rooms.model import Participant, Room
-from sfu import Subscriber
-from signalling.live_room import Forbidden, LiveRoom, LiveRooms, Member
+from rooms.revocation import Revocation, RevocationReason
+from sfu import Publisher, Subscriber
+from signalling.errors import Forbidden, NotJoined, NotPublishing, SessionEnded, TooManySessions
+from signalling.live_room import LiveRoom, LiveRooms, Member
 
-__all__ = ["LocalRoomService", "MediaTotals", "NotJoined", "NotPublishing", "RoomService"]
+__all__ = [
+    "MAX_WHEP_PER_ROOM",
+    "MAX_WHEP_PER_VIEWER",
+    "LocalRoomService",
+    "MediaTotals",
+    "NotJoined",
+    "NotPublishing",
+    "RoomService",
+]
 
-
-class NotJoined(Exception):
-    """The participant is not (or no longer) in the live room."""
-
-
-class NotPublishing(Exception):
-    """The participant asked for publishes nothing now."""
+#: WHEP sessions one participant's token may hold at once (a grid of a meeting's publishers).
+MAX_WHEP_PER_VIEWER = 12
+#: WHEP sessions one room may hold at once on its worker.
+MAX_WHEP_PER_ROOM = 500
+#: Ended session ids remembered, so a late DELETE learns why (410) instead of 404.
+ENDED_REMEMBERED = 10_000
 
 
 class MediaTotals(Protocol):
@@ -51,15 +66,17 @@ class RoomService(Protocol):
 
     async def leave(self, room_id: str, participant_id: str) -> None: ...
 
-    async def whip_publish(self, room: Room, participant: Participant, sdp: str) -> str:
-        """Seat a socket-less participant and receive their media; return the answer."""
+    async def whip_publish(self, room: Room, participant: Participant, sdp: str) -> tuple[str, str]:
+        """Seat a participant and receive their media; return (answer, session id)."""
 
-    async def whip_end(self, room_id: str, participant_id: str) -> None: ...
+    async def whep_subscribe(self, room: Room, viewer: Participant, source_id: str, sdp: str) -> tuple[str, str]:
+        """Answer *viewer*'s WHEP offer with *source_id*'s media; return (answer, session id)."""
 
-    async def whep_subscribe(self, room_id: str, participant_id: str, sdp: str) -> tuple[str, str]:
-        """Answer a WHEP offer with *participant_id*'s media; return (answer, session key)."""
+    async def end_session(self, room_id: str, session_id: str) -> None:
+        """End a WHIP or WHEP session (its ``DELETE``); SessionEnded/NotJoined when it is gone."""
 
-    async def whep_end(self, room_id: str, key: str) -> None: ...
+    async def revoke(self, revocation: Revocation) -> None:
+        """End the media sessions and room members *revocation* covers (sockets are the edge's)."""
 
     def totals(self) -> MediaTotals: ...
 
@@ -69,13 +86,24 @@ class RoomService(Protocol):
     async def close(self) -> None: ...
 
 
+@dataclass(eq=False, slots=True)
+class _MediaSession:
+    """One WHIP or WHEP session: whose it is and the connection it holds."""
+
+    id: str
+    kind: str  # "whip" or "whep"
+    room_id: str
+    participant_id: str  # whip: the publisher; whep: the viewer whose token opened it
+    peer: Publisher | Subscriber
+
+
 class LocalRoomService:
     """Live rooms in this process, on this process's SFU."""
 
     def __init__(self, rooms: LiveRooms) -> None:
         self.rooms = rooms
-        self._whep: dict[str, Subscriber] = {}
-        self._serial = itertools.count(1)
+        self._sessions: dict[str, _MediaSession] = {}
+        self._ended: OrderedDict[str, str] = OrderedDict()  # session id -> why it ended
 
     def _member(self, room_id: str, participant_id: str) -> tuple[LiveRoom, Member]:
         live = self.rooms.get(room_id)
@@ -116,48 +144,102 @@ class LocalRoomService:
         live, member = self._member(room_id, participant_id)
         await live.depart(member, "left")
 
-    async def whip_publish(self, room: Room, participant: Participant, sdp: str) -> str:
+    # -- WHIP and WHEP sessions ----------------------------------------------------
+
+    def _open(self, kind: str, room_id: str, participant_id: str, peer: Publisher | Subscriber) -> str:
+        session = _MediaSession(secrets.token_urlsafe(16), kind, room_id, participant_id, peer)
+        self._sessions[session.id] = session
+        peer.on_close.connect(lambda _: self._forget(session, "its connection closed"))
+        self.rooms.expect_connection(peer)
+        return session.id
+
+    def _forget(self, session: _MediaSession, why: str) -> None:
+        if self._sessions.pop(session.id, None) is None:
+            return
+        self._ended[session.id] = why
+        while len(self._ended) > ENDED_REMEMBERED:
+            self._ended.popitem(last=False)
+
+    async def _end(self, session: _MediaSession, why: str) -> None:
+        self._forget(session, why)
+        if session.kind == "whep":
+            await session.peer.close()
+            return
+        live = self.rooms.get(session.room_id)
+        member = None if live is None else live.member(session.participant_id)
+        if live is None or member is None or member.publisher is not session.peer:
+            await session.peer.close()  # replaced or departed already: only this connection goes
+        elif member.sid is None:
+            await live.depart(member, "left")  # a WHIP-only member has nothing left
+        else:
+            await live.unpublish(member)
+
+    async def whip_publish(self, room: Room, participant: Participant, sdp: str) -> tuple[str, str]:
         if not participant.role.may_publish:
             raise Forbidden(f"a {participant.role.value} may not publish")
         live = self.rooms.enter(room)
         member, _ = await live.arrive(participant, None)
-        member.whip_session = "whip"
         try:
-            return await live.publish(member, sdp)
+            answer = await live.publish(member, sdp)
         except BaseException:
             if member.sid is None and member.publisher is None:
                 await live.depart(member, "left")
             raise
+        assert member.publisher is not None
+        for old in [s for s in self._sessions.values()
+                    if s.kind == "whip" and s.room_id == room.id and s.participant_id == participant.id]:
+            self._forget(old, "replaced by a newer WHIP session of the same participant")
+        return answer, self._open("whip", room.id, participant.id, member.publisher)
 
-    async def whip_end(self, room_id: str, participant_id: str) -> None:
-        live, member = self._member(room_id, participant_id)
-        member.whip_session = None
-        if member.sid is None:
-            await live.depart(member, "left")
-        else:
-            await live.unpublish(member)
-
-    async def whep_subscribe(self, room_id: str, participant_id: str, sdp: str) -> tuple[str, str]:
-        live = self.rooms.get(room_id)
-        source = None if live is None else live.member(participant_id)
+    async def whep_subscribe(self, room: Room, viewer: Participant, source_id: str, sdp: str) -> tuple[str, str]:
+        live = self.rooms.get(room.id)
+        source = None if live is None else live.member(source_id)
         publisher = None if source is None else source.publisher
         tracks = [] if publisher is None else [t for t in publisher.tracks if not t.ended]
         if not tracks:
             raise NotPublishing("that participant is not publishing now")
+        held = [s for s in self._sessions.values() if s.kind == "whep" and s.room_id == room.id]
+        if sum(s.participant_id == viewer.id for s in held) >= MAX_WHEP_PER_VIEWER:
+            raise TooManySessions(f"one participant may hold at most {MAX_WHEP_PER_VIEWER} WHEP sessions; "
+                                  "DELETE one first")
+        if len(held) >= MAX_WHEP_PER_ROOM:
+            raise TooManySessions(f"this room has its maximum of {MAX_WHEP_PER_ROOM} WHEP sessions")
+        self.rooms.admit()
         subscriber = self.rooms.sfu.create_subscriber()
         try:
             answer = await subscriber.answer(sdp, tracks)
         except BaseException:
             await subscriber.close()
             raise
-        key = f"whep-{next(self._serial)}"
-        self._whep[key] = subscriber
-        return answer, key
+        return answer, self._open("whep", room.id, viewer.id, subscriber)
 
-    async def whep_end(self, room_id: str, key: str) -> None:
-        subscriber = self._whep.pop(key, None)
-        if subscriber is not None:
-            await subscriber.close()
+    async def end_session(self, room_id: str, session_id: str) -> None:
+        session = self._sessions.get(session_id)
+        if session is None or session.room_id != room_id:
+            why = self._ended.get(session_id)
+            if why is not None:
+                raise SessionEnded(f"the session has ended: {why}")
+            raise NotJoined("no such session")
+        await self._end(session, "ended by its client")
+
+    # -- revocation ------------------------------------------------------------------
+
+    async def revoke(self, revocation: Revocation) -> None:
+        expired = revocation.reason is RevocationReason.TOKEN_EXPIRED
+        ending = [
+            s for s in self._sessions.values()
+            if s.room_id == revocation.room_id and (
+                s.participant_id == revocation.participant_id
+                # a closed window ends viewing sessions; publishers in the call go on
+                or (revocation.whole_room and (s.kind == "whep" or not expired)))
+        ]
+        for session in ending:
+            self._forget(session, revocation.reason.message)
+        live = self.rooms.get(revocation.room_id)
+        if live is not None:
+            await live.revoke(revocation)  # departs members, closing their media
+        for session in ending:
+            await session.peer.close()
 
     def totals(self) -> MediaTotals:
         return self.rooms.sfu.counters
@@ -166,8 +248,8 @@ class LocalRoomService:
         return None
 
     async def close(self) -> None:
-        for subscriber in self._whep.values():
-            await subscriber.close()
-        self._whep.clear()
+        for session in list(self._sessions.values()):
+            self._forget(session, "the server stopped")
+            await session.peer.close()
         await self.rooms.close()
         await self.rooms.sfu.close()

@@ -2,31 +2,37 @@
 
 Every handler checks the message's shape and answers with an ack; a refused
 message also gets an ``error`` event. Nothing a client sends can crash a room:
-unexpected failures are logged with an id and answered ``internal``.
+unexpected failures are logged with an id and answered ``internal``. Each socket
+may send `RATE` messages per second (bursts of `BURST`); beyond that messages are
+refused with ``rate_limited`` before they reach a room.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import socketio
 
 from rooms.errors import DomainError, TokenNotYetValid
 from rooms.model import Participant, Room
+from rooms.revocation import Revocation, RevocationReason
 from rooms.store import RoomStore
 from rooms.tokens import JoinTokens
-from sfu import InvalidAnswer, InvalidOffer
-from signalling.live_room import Forbidden
-from signalling.room_service import NotJoined, RoomService
+from signalling.errors import RateLimited, socket_code
+from signalling.room_service import RoomService
 
-__all__ = ["ClientError", "SocketApi", "SocketNotifier"]
+__all__ = ["BURST", "RATE", "ClientError", "SocketApi", "SocketNotifier"]
 
 log = logging.getLogger(__name__)
 MAX_SDP = 64 * 1024
+#: Messages per second one socket may send, sustained, and in a burst.
+RATE = 10.0
+BURST = 30.0
 CONNECT_CODES = {
     "invalid-token": "invalid_token",
     "token-expired": "token_expired",
@@ -36,12 +42,25 @@ CONNECT_CODES = {
 }
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Seat:
     """Which room and participant a socket stands for."""
 
     room_id: str
     participant_id: str
+    tokens: float = field(default=BURST, compare=False)
+    refilled: float = field(default_factory=time.monotonic, compare=False)
+    last_refusal: float = field(default=0.0, compare=False)
+
+    def take(self) -> bool:
+        """Spend one message from the socket's bucket; False when it is empty."""
+        now = time.monotonic()
+        self.tokens = min(BURST, self.tokens + (now - self.refilled) * RATE)
+        self.refilled = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
 
 
 class ClientError(Exception):
@@ -94,7 +113,9 @@ class SocketApi:
         store: RoomStore,
         spawn: Callable[[Awaitable[Any]], None],
         on_message: Callable[[str], None] = lambda event: None,
+        on_session: Callable[[Room], None] = lambda room: None,
     ) -> None:
+        self.on_session = on_session  # told of every room a socket joins (its window is watched)
         self.sio = sio
         self.service = service
         self.tokens = tokens
@@ -114,6 +135,29 @@ class SocketApi:
         for event, handler in handlers.items():
             sio.on(event, self._guarded(event, handler))
         sio.on("*", self._unknown)
+
+    def seated(self, sid: str) -> bool:
+        """True when socket *sid* stands for a participant (it presented a valid token)."""
+        return sid in self._members
+
+    async def end_sessions(self, revocation: Revocation) -> None:
+        """Tell the sockets a revocation covers why, and disconnect them (no reconnect grace).
+
+        A closed join window ends no socket: members in the call go on.
+        """
+        if revocation.reason is RevocationReason.TOKEN_EXPIRED:
+            return
+        ending = [sid for sid, seat in self._members.items()
+                  if seat.room_id == revocation.room_id
+                  and (revocation.whole_room or seat.participant_id == revocation.participant_id)]
+        for sid in ending:
+            del self._members[sid]
+            await self.sio.emit("error", {"code": revocation.reason.value, "event": "session",
+                                          "message": revocation.reason.message}, to=sid)
+            await self.sio.disconnect(sid)
+        if ending:
+            log.info("sockets ended room=%s count=%s reason=%s", revocation.room_id, len(ending),
+                     revocation.reason.value)
 
     # -- connection ------------------------------------------------------------
 
@@ -136,6 +180,7 @@ class SocketApi:
             raise socketio.exceptions.ConnectionRefusedError(exc.detail, data) from exc
         # Seat the member once the CONNECT packet is out (events sent from this
         # handler would reach the client before it counts itself connected).
+        self.on_session(grant.room)
         self.spawn(self._seat(sid, grant.room, grant.participant))
 
     async def _seat(self, sid: str, room: Room, participant: Participant) -> None:
@@ -167,16 +212,16 @@ class SocketApi:
                 seat = self._members.get(sid)
                 if seat is None:
                     raise ClientError("not_joined", "wait for 'welcome' before sending messages")
+                if not seat.take():
+                    return await self._rate_limited(sid, seat, event)
                 return {"ok": True, **await handler(seat, data)}
             except ClientError as exc:
                 return await self._refuse(sid, event, exc.code, exc.message)
-            except NotJoined as exc:
-                return await self._refuse(sid, event, "not_joined", str(exc))
-            except (InvalidOffer, InvalidAnswer) as exc:
-                return await self._refuse(sid, event, "invalid_sdp", str(exc))
-            except Forbidden as exc:
-                return await self._refuse(sid, event, "forbidden", str(exc))
-            except Exception:
+            except Exception as exc:
+                code = socket_code(exc)
+                if code is not None:
+                    return await self._refuse(sid, event, code, exc.detail if isinstance(exc, DomainError)
+                                              else str(exc))
                 error_id = str(uuid.uuid4())
                 log.exception("socket handler failed event=%s error_id=%s", event, error_id)
                 return await self._refuse(sid, event, "internal",
@@ -189,9 +234,21 @@ class SocketApi:
         await self.sio.emit("error", {**error, "event": event}, to=sid)
         return {"ok": False, "error": error}
 
+    async def _rate_limited(self, sid: str, seat: Seat, event: str) -> dict[str, Any]:
+        """Refuse a message over the rate; the ``error`` event at most once a second (the ack always)."""
+        error = {"code": RateLimited.code, "message": f"at most {RATE:.0f} messages per second; slow down"}
+        now = time.monotonic()
+        if now - seat.last_refusal >= 1.0:
+            seat.last_refusal = now
+            await self.sio.emit("error", {**error, "event": event}, to=sid)
+        return {"ok": False, "error": error}
+
     async def _unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
         self.on_message("unknown")
-        return await self._refuse(sid, event, "bad_request", f"unknown event {event[:40]!r}")
+        seat = self._members.get(sid)
+        if seat is not None and not seat.take():
+            return await self._rate_limited(sid, seat, "unknown")
+        return await self._refuse(sid, event[:40], "bad_request", f"unknown event {event[:40]!r}")
 
     async def publish(self, seat: Seat, data: Any) -> dict[str, Any]:
         answer = await self.service.publish(seat.room_id, seat.participant_id, _text(data, "sdp"))
@@ -202,11 +259,7 @@ class SocketApi:
         return {}
 
     async def subscriber_answer(self, seat: Seat, data: Any) -> dict[str, Any]:
-        sdp = _text(data, "sdp")
-        try:
-            await self.service.subscriber_answer(seat.room_id, seat.participant_id, sdp)
-        except ValueError as exc:
-            raise ClientError("bad_request", str(exc)) from exc
+        await self.service.subscriber_answer(seat.room_id, seat.participant_id, _text(data, "sdp"))
         return {}
 
     async def mute(self, seat: Seat, data: Any) -> dict[str, Any]:

@@ -3,57 +3,40 @@
 A WHIP publisher joins its room as the participant its token names and is seen
 by everyone like a browser publisher; a WHEP session pulls one participant's
 audio and video. Session URLs are unguessable ids; ``DELETE`` on one ends it.
+The sessions live in the room service (limits, revocation, failed connections);
+this edge authenticates, reads the offer and maps refusals to problem+json.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator
 from urllib.parse import quote
 
 from aiohttp import web
 
 from rooms.errors import DomainError, NotFound, Unauthorized
-from rooms.problem import problem_type
+from rooms.model import Room
+from rooms.problem import problem_response, problem_type
 from rooms.store import RoomStore
 from rooms.tokens import JoinGrant, JoinTokens
-from sfu import InvalidOffer
-from signalling.live_room import Forbidden
-from signalling.room_service import NotJoined, NotPublishing, RoomService
+from sfu import InvalidOffer, SfuError
+from signalling.errors import BadSdp, Forbidden, NotJoined, ServerBusy
+from signalling.room_service import RoomService
 
-__all__ = ["WhipApi", "cors_middleware"]
+__all__ = ["MAX_SDP", "WhipApi", "cors_middleware"]
 
 log = logging.getLogger(__name__)
 SDP = "application/sdp"
+MAX_SDP = 64 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class BadSdp(DomainError):
-    status = 400
-    slug = "invalid-sdp"
-    title = "The SDP offer cannot be used"
-
-
-class MayNotPublish(DomainError):
-    status = 403
-    slug = "forbidden"
-    title = "This role may not do this"
 
 
 class NotSdp(DomainError):
     status = 415
     slug = "unsupported-media-type"
     title = "Send the offer as application/sdp"
-
-
-@dataclass(frozen=True, slots=True)
-class _Session:
-    kind: str  # "whip" or "whep"
-    room_id: str
-    key: str  # whip: the participant id; whep: the service's session key
 
 
 @web.middleware
@@ -83,12 +66,13 @@ async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamR
 class WhipApi:
     """Handlers of ``/whip`` and ``/whep``."""
 
-    def __init__(self, service: RoomService, tokens: JoinTokens, store: RoomStore, public_url: str) -> None:
+    def __init__(self, service: RoomService, tokens: JoinTokens, store: RoomStore, public_url: str,
+                 on_session: Callable[[Room], None] = lambda room: None) -> None:
         self.service = service
         self.tokens = tokens
         self.store = store
         self.public_url = public_url.rstrip("/")
-        self._sessions: dict[str, _Session] = {}
+        self.on_session = on_session  # told of every room a session opens in (its window is watched)
 
     def routes(self) -> list[web.RouteDef]:
         out = []
@@ -109,55 +93,60 @@ class WhipApi:
         grant = await self.tokens.verify(token.strip(), self.store, request.match_info["room_id"])
         if request.content_type != SDP:
             raise NotSdp("the body must be an SDP offer with Content-Type: application/sdp")
-        offer = await request.text()
+        raw = await request.read()
+        if len(raw) > MAX_SDP:
+            raise BadSdp(f"the SDP offer is longer than {MAX_SDP} bytes")
+        try:
+            offer = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadSdp("the SDP offer is not UTF-8 text") from exc
         if not offer.strip():
             raise BadSdp("the body is empty; send an SDP offer")
+        if any(c < " " and c not in "\r\n\t" for c in offer) or "\x7f" in offer:
+            raise BadSdp("the SDP offer contains control characters")
         return grant, offer
 
-    def _created(self, session: _Session, answer: str) -> web.Response:
-        session_id = secrets.token_urlsafe(16)
-        self._sessions[session_id] = session
-        location = f"{self.public_url}/{session.kind}/{quote(session.room_id)}/sessions/{session_id}"
+    def _created(self, kind: str, room_id: str, session_id: str, answer: str) -> web.Response:
+        location = f"{self.public_url}/{kind}/{quote(room_id)}/sessions/{session_id}"
         return web.Response(status=201, text=answer, content_type=SDP,
                             headers={"Location": location, "ETag": f'"{session_id}"'})
 
     async def ingest(self, request: web.Request) -> web.Response:
         grant, offer = await self._grant(request)
         if not grant.role.may_publish:
-            raise MayNotPublish(f"a {grant.role.value} may not publish")
-        try:
-            answer = await self.service.whip_publish(grant.room, grant.participant, offer)
-        except InvalidOffer as exc:
-            raise BadSdp(str(exc)) from exc
-        except Forbidden as exc:
-            raise MayNotPublish(str(exc)) from exc
+            raise Forbidden(f"a {grant.role.value} may not publish")
+        self.on_session(grant.room)
+        with _offer_errors():
+            answer, session_id = await self.service.whip_publish(grant.room, grant.participant, offer)
         log.info("whip session room=%s participant=%s", grant.room.id, grant.participant.id)
-        return self._created(_Session("whip", grant.room.id, grant.participant.id), answer)
+        return self._created("whip", grant.room.id, session_id, answer)
 
     async def egress(self, request: web.Request) -> web.Response:
         grant, offer = await self._grant(request)
         wanted = request.query.get("participant", "")
-        try:
-            answer, key = await self.service.whep_subscribe(grant.room.id, wanted, offer)
-        except NotPublishing as exc:
-            raise NotFound(str(exc)) from exc
-        except InvalidOffer as exc:
-            raise BadSdp(str(exc)) from exc
-        log.info("whep session room=%s participant=%s", grant.room.id, wanted)
-        return self._created(_Session("whep", grant.room.id, key), answer)
+        self.on_session(grant.room)
+        with _offer_errors():
+            answer, session_id = await self.service.whep_subscribe(grant.room, grant.participant, wanted, offer)
+        log.info("whep session room=%s viewer=%s", grant.room.id, grant.participant.id)
+        return self._created("whep", grant.room.id, session_id, answer)
 
     async def end(self, request: web.Request) -> web.Response:
-        session_id = request.match_info["session_id"]
-        session = self._sessions.get(session_id)
-        if session is None or session.room_id != request.match_info["room_id"]:
-            raise NotFound("no such session")
-        del self._sessions[session_id]
-        if session.kind == "whep":
-            await self.service.whep_end(session.room_id, session.key)
-        else:
-            with contextlib.suppress(NotJoined):  # already gone: its connection failed
-                await self.service.whip_end(session.room_id, session.key)
+        try:
+            await self.service.end_session(request.match_info["room_id"], request.match_info["session_id"])
+        except NotJoined as exc:
+            raise NotFound("no such session") from exc
         return web.Response(status=200)
+
+
+@contextlib.contextmanager
+def _offer_errors() -> Iterator[None]:
+    """Map the SFU's refusals of an offer: a bad offer is 400, a worker without resources 503."""
+    try:
+        yield
+    except InvalidOffer as exc:
+        raise BadSdp(str(exc)) from exc
+    except SfuError as exc:
+        raise ServerBusy(f"the media server cannot take this session now ({exc})") from exc
 
 
 async def _preflight(request: web.Request) -> web.Response:
@@ -165,7 +154,5 @@ async def _preflight(request: web.Request) -> web.Response:
 
 
 async def _no_trickle(request: web.Request) -> web.Response:
-    from rooms.problem import problem_response
-
     return problem_response(405, "trickle ICE and ICE restarts are not supported; POST a new offer",
                             type_=problem_type("no-trickle"), headers={"Allow": "DELETE"})

@@ -20,9 +20,7 @@ import struct
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sfu import InvalidAnswer, InvalidOffer, UnsupportedCodec
-from signalling.live_room import Forbidden
-from signalling.room_service import NotJoined, NotPublishing
+from signalling.errors import KNOWN
 
 __all__ = ["Link", "LinkClosed", "RemoteError"]
 
@@ -32,11 +30,7 @@ MAX_FRAME = 8 * 1024 * 1024
 Handler = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
 #: Errors that cross the link keep their class, so edges map them the same way.
-KNOWN_ERRORS: dict[str, type[Exception]] = {
-    cls.__name__: cls
-    for cls in (InvalidOffer, UnsupportedCodec, InvalidAnswer, Forbidden, NotJoined, NotPublishing,
-                ValueError)
-}
+KNOWN_ERRORS: dict[str, type[Exception]] = KNOWN
 
 
 class LinkClosed(ConnectionError):

@@ -22,9 +22,10 @@ from typing import Any, Protocol
 
 from rooms.model import Participant, Room
 from rooms.presence import LivePresence
+from rooms.revocation import Revocation
 from sfu import SfuConfig
+from signalling.errors import NotJoined, NotPublishing
 from signalling.live_room import Notifier
-from signalling.room_service import NotJoined, NotPublishing
 from signalling.wire import participant_to_wire, room_to_wire
 from signalling.worker_link import Link
 
@@ -233,28 +234,27 @@ class WorkerRoomService:
     async def leave(self, room_id: str, participant_id: str) -> None:
         await self._call(room_id, "leave", room_id=room_id, participant_id=participant_id)
 
-    async def whip_publish(self, room: Room, participant: Participant, sdp: str) -> str:
-        answer: str = await self._call(room.id, "whip_publish", place=True, room=room_to_wire(room),
-                                       participant=participant_to_wire(participant), sdp=sdp)
-        return answer
+    async def whip_publish(self, room: Room, participant: Participant, sdp: str) -> tuple[str, str]:
+        answer, session_id = await self._call(room.id, "whip_publish", place=True, room=room_to_wire(room),
+                                              participant=participant_to_wire(participant), sdp=sdp)
+        return answer, session_id
 
-    async def whip_end(self, room_id: str, participant_id: str) -> None:
-        await self._call(room_id, "whip_end", room_id=room_id, participant_id=participant_id)
-
-    async def whep_subscribe(self, room_id: str, participant_id: str, sdp: str) -> tuple[str, str]:
-        if self.placement.find(room_id) is None:
+    async def whep_subscribe(self, room: Room, viewer: Participant, source_id: str, sdp: str) -> tuple[str, str]:
+        if self.placement.find(room.id) is None:
             raise NotPublishing("that participant is not publishing now")
-        worker = await self._worker(room_id, place=False)
-        seq = self._issued[room_id] = next(self._calls)
-        answer, key = await worker.link.call("whep_subscribe", seq=seq, room_id=room_id,
-                                             participant_id=participant_id, sdp=sdp)
-        return answer, f"{worker.index}/{key}"
+        answer, session_id = await self._call(room.id, "whep_subscribe", room=room_to_wire(room),
+                                              viewer=participant_to_wire(viewer), source_id=source_id, sdp=sdp)
+        return answer, session_id
 
-    async def whep_end(self, room_id: str, key: str) -> None:
-        index, _, inner = key.partition("/")
-        worker = self._workers.get(int(index))
-        if worker is not None:
-            await worker.link.call("whep_end", seq=0, room_id=room_id, key=inner)
+    async def end_session(self, room_id: str, session_id: str) -> None:
+        await self._call(room_id, "end_session", room_id=room_id, session_id=session_id)
+
+    async def revoke(self, revocation: Revocation) -> None:
+        if self.placement.find(revocation.room_id) is None:
+            return  # not live on any worker
+        with contextlib.suppress(NotJoined):
+            await self._call(revocation.room_id, "revoke", room_id=revocation.room_id,
+                             reason=revocation.reason.value, participant_id=revocation.participant_id)
 
     def totals(self) -> WorkerTotals:
         out = WorkerTotals()

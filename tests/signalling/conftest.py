@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -55,6 +56,12 @@ class LiveNode:
             assert resp.status == 200
             return [p["id"] for p in (await resp.json())["participants"]]
 
+    async def settled_totals(self) -> Any:
+        """The media totals once workers have reported them (they report every second)."""
+        if self.node.settings.workers:
+            await asyncio.sleep(1.2)
+        return self.node.rooms.totals()
+
     def client(self, token: str) -> Client:
         client = Client(self.url, token)
         self.clients.append(client)
@@ -63,13 +70,13 @@ class LiveNode:
 
 @asynccontextmanager
 async def running_node(
-    tmp_path: Path, workers: int, media_addresses: tuple[MediaAddress, ...] | None = None
+    tmp_path: Path, workers: int, media_addresses: tuple[MediaAddress, ...] | None = None, **overrides: Any
 ) -> AsyncIterator[LiveNode]:
     port = free_port()
     settings = Settings(
         port=port, data_dir=tmp_path, api_keys=KEYS, secret=SECRET,
         media_addresses=media_addresses or (MediaAddress("127.0.0.1"),), reconnect_grace=1.5,
-        workers=workers,
+        workers=workers, **overrides,
     )
     app = create_app(settings)
     server = TestServer(app, port=port)

@@ -47,7 +47,8 @@ async def test_whip_publisher_is_seen_by_socket_participants(live: LiveNode) -> 
                 what="WHIP participant gone after DELETE")
     await until(lambda: live.node.rooms.totals().publishers == 0, what="publisher freed")
     async with aiohttp.ClientSession() as http, http.delete(location) as resp:
-        assert resp.status == 404
+        assert resp.status == 410  # it existed and ended: the problem says why
+        assert (await resp.json())["type"] == "urn:konsylium:problem:session-ended"
     await pc.close()
 
 

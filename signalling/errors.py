@@ -1,0 +1,154 @@
+"""The errors of live rooms and their edges: each class carries its HTTP status and socket code.
+
+An error is raised where the rule is (a live room, a room service, an edge) and
+mapped once per edge: the HTTP edge answers problem+json from ``status``,
+``slug``, ``title`` and ``retry_after`` (``rooms.problem``); the Socket.IO edge
+answers an ``error`` event with ``code``. The worker link carries these classes by
+name (``KNOWN``), so an error raised in a media worker reaches the edge as itself,
+while anything else stays an unexpected failure, logged with its traceback.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rooms.errors import DomainError
+from sfu import InvalidAnswer, InvalidOffer, SfuError
+
+__all__ = [
+    "KNOWN",
+    "BadSdp",
+    "Forbidden",
+    "LiveError",
+    "NegotiationInProgress",
+    "NoOfferPending",
+    "NotJoined",
+    "NotPublishing",
+    "RateLimited",
+    "ServerBusy",
+    "SessionEnded",
+    "TooManySessions",
+    "socket_code",
+]
+
+
+class LiveError(DomainError):
+    """Base of live-room errors: a DomainError (HTTP status) with a Socket.IO code."""
+
+    code: ClassVar[str] = "bad_request"
+
+
+class BadSdp(LiveError):
+    status = 400
+    slug = "invalid-sdp"
+    title = "The SDP cannot be used"
+    code = "invalid_sdp"
+
+
+class Forbidden(LiveError):
+    """The member's role (or state) does not allow this action."""
+
+    status = 403
+    slug = "forbidden"
+    title = "This role may not do this"
+    code = "forbidden"
+
+
+class NotJoined(LiveError):
+    """The participant is not (or no longer) in the live room."""
+
+    status = 409
+    slug = "not-joined"
+    title = "Not in the room"
+    code = "not_joined"
+
+
+class NotPublishing(LiveError):
+    """The participant asked for publishes nothing now."""
+
+    status = 404
+    slug = "not-publishing"
+    title = "That participant is not publishing"
+    code = "not_publishing"
+
+
+class SessionEnded(LiveError):
+    """A WHIP/WHEP session that existed but has ended (revoked, replaced, connection lost)."""
+
+    status = 410
+    slug = "session-ended"
+    title = "The session has ended"
+    code = "session_ended"
+
+
+class TooManySessions(LiveError):
+    """A participant or a room holds as many media sessions as it may."""
+
+    status = 429
+    slug = "too-many-sessions"
+    title = "Too many media sessions"
+    code = "too_many_sessions"
+    retry_after = 10
+
+
+class NegotiationInProgress(LiveError):
+    """An earlier offer of this member is still being negotiated."""
+
+    status = 429
+    slug = "negotiation-in-progress"
+    title = "An earlier negotiation is still in progress"
+    code = "negotiation_in_progress"
+    retry_after = 1
+
+
+class RateLimited(LiveError):
+    """The client sends messages faster than a person can act."""
+
+    status = 429
+    slug = "rate-limited"
+    title = "Too many messages"
+    code = "rate_limited"
+    retry_after = 1
+
+
+class ServerBusy(LiveError):
+    """The media worker is out of resources: new sessions are refused, current ones kept."""
+
+    status = 503
+    slug = "server-busy"
+    title = "The media server is full"
+    code = "server_busy"
+    retry_after = 30
+
+
+def socket_code(exc: Exception) -> str | None:
+    """The Socket.IO error code of an expected failure; None for a genuine bug."""
+    if isinstance(exc, LiveError):
+        return exc.code
+    if isinstance(exc, InvalidOffer | InvalidAnswer):
+        return "invalid_sdp"
+    if isinstance(exc, DomainError):
+        return exc.slug.replace("-", "_")
+    return None
+
+
+class NoOfferPending(LiveError):
+    """A subscriber answer came when no offer of ours waits for one."""
+
+    status = 409
+    slug = "no-offer-pending"
+    title = "No offer waits for an answer"
+    code = "bad_request"
+
+
+def _family(root: type[Exception]) -> list[type[Exception]]:
+    out, pending = [], [root]
+    while pending:
+        cls = pending.pop()
+        out.append(cls)
+        pending += cls.__subclasses__()
+    return out
+
+
+#: Expected error classes by name, for the worker link (SFU errors and live-room errors).
+KNOWN: dict[str, type[Exception]] = {cls.__name__: cls for cls in _family(SfuError) + _family(LiveError)}
