@@ -22,7 +22,7 @@ from sfu_peers import LOOPBACK, PublisherClient, SubscriberClient, client_pc
 
 from sfu import InvalidAnswer, InvalidOffer, NoCandidates, PublishedTrack, Sfu, SfuConfig
 from sfu.aiortc_internals import configure_host_addresses
-from sfu.sdp import check_offer
+from sfu.sdp import check_answer, check_offer
 
 FUZZ = settings(
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
@@ -227,6 +227,12 @@ def test_offer_check_raises_only_invalid_offer(offer: str | bytes) -> None:
         assert str(exc) and len(str(exc)) < 300
     else:
         assert checked.sdp.startswith("v=0\r\n") and checked.kinds
+    try:
+        answer = check_answer(offer)
+    except InvalidAnswer as exc:
+        assert str(exc) and len(str(exc)) < 300
+    else:
+        assert answer.startswith("v=0\r\n")
 
 
 def test_chromium_offer_is_normalised() -> None:
