@@ -9,6 +9,7 @@ token even though its signature still verifies.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,14 +24,48 @@ from rooms.errors import (
     TokenInvalid,
     TokenNotYetValid,
 )
-from rooms.model import Participant, Role, Room, RoomStatus
+from rooms.model import NAME_MAX, Participant, Party, Role, Room, RoomStatus
 from rooms.store import RoomStore
+from rooms.text import has_surrogate
 
 __all__ = ["ISSUER", "JoinGrant", "JoinTokens", "JoinWindow"]
 
 ISSUER = "konsylium"
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("sub", "room", "name", "role", "party", "iat", "nbf", "exp", "jti")
+MAX_TOKEN_LENGTH = 4096
+MAX_ID_LENGTH = 200
+# NumericDate claims: whole seconds from 1970 to the end of 9999, as ``issue`` writes them.
+MAX_TIMESTAMP = 253_402_300_799
+
+
+def _text(max_len: int) -> Callable[[Any], bool]:
+    """A claim check: a non-empty string of at most *max_len* characters that UTF-8 can carry."""
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, str) or not 0 < len(value) <= max_len:
+            return False
+        return not has_surrogate(value)
+
+    return check
+
+
+def _timestamp(value: Any) -> bool:
+    """A claim check: whole seconds (an int, not a bool, not a float) within MAX_TIMESTAMP."""
+    return type(value) is int and 0 <= value <= MAX_TIMESTAMP
+
+
+CLAIM_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "sub": _text(MAX_ID_LENGTH),
+    "room": _text(MAX_ID_LENGTH),
+    "jti": _text(MAX_ID_LENGTH),
+    "name": _text(NAME_MAX),
+    "role": lambda value: isinstance(value, str) and value in set(Role),
+    "party": lambda value: isinstance(value, str) and value in set(Party),
+    "iat": _timestamp,
+    "nbf": _timestamp,
+    "exp": _timestamp,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +121,15 @@ class JoinTokens:
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def decode(self, token: str) -> dict[str, Any]:
-        """Check signature and shape, not time or the store; raise TokenInvalid."""
+        """Check signature and shape, not time or the store; raise TokenInvalid.
+
+        Every claim is checked for its exact type and range here, so that a token
+        signed with the right key but carrying odd claims (a string ``exp``, a float
+        that overflows, a list, a bool, an id with a lone surrogate) is refused as
+        invalid rather than failing later on.
+        """
+        if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
+            raise TokenInvalid("the join token does not verify (not a token of a sane length)")
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -98,8 +141,11 @@ class JoinTokens:
             )
         except jwt.PyJWTError as exc:
             raise TokenInvalid(f"the join token does not verify ({type(exc).__name__})") from exc
-        if not all(isinstance(claims[k], str) for k in ("sub", "room", "jti")):
-            raise TokenInvalid("the join token's claims have the wrong types")
+        except (ValueError, TypeError, RecursionError) as exc:  # odd text the library does not map
+            raise TokenInvalid("the join token does not verify") from exc
+        bad = [name for name, check in CLAIM_CHECKS.items() if not check(claims[name])]
+        if bad:
+            raise TokenInvalid(f"the join token's claims have the wrong types: {', '.join(bad)}")
         return claims
 
     async def verify(self, token: str, store: RoomStore, room_id: str | None = None) -> JoinGrant:

@@ -9,6 +9,7 @@ gathering is complete. After ``--seconds`` it DELETEs its session and prints one
 
     /usr/bin/python3 tests/interop/gst_webrtc_client.py whip URL --token TOKEN --seconds 5
     /usr/bin/python3 tests/interop/gst_webrtc_client.py whep URL --token TOKEN --no-video
+    /usr/bin/python3 tests/interop/gst_webrtc_client.py whip URL --token TOKEN --codec h264 --audio-level
 
 The exit status is 0 whenever the JSON line was printed; the caller judges the results.
 """
@@ -42,7 +43,16 @@ from gi.repository import (  # noqa: E402
 __all__ = ["main"]
 
 AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
-VIDEO_CAPS = "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000"
+VIDEO = {  # --codec: encoder and payloader, and the RTP caps of the m-line
+    "vp8": ("vp8enc deadline=1 keyframe-max-dist=15 target-bitrate=300000"
+            " ! rtpvp8pay pt=96 mtu=1200 picture-id-mode=15-bit",
+            "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000"),
+    "h264": ("openh264enc bitrate=300000 gop-size=15 ! h264parse"
+             " ! rtph264pay pt=102 mtu=1200 config-interval=-1 aggregate-mode=zero-latency",
+             # constrained baseline; the publisher's level is OpenH264's (1.2 for 320x240)
+             "application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,"
+             "packetization-mode=(string)1"),
+}
 AUDIO_CAPS = "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,encoding-params=(string)2"
 
 
@@ -52,7 +62,7 @@ class Client:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.result: dict[str, Any] = {
-            "mode": args.mode, "bundle": not args.no_bundle, "audio_level": args.audio_level,
+            "mode": args.mode, "codec": args.codec, "bundle": not args.no_bundle, "audio_level": args.audio_level,
             "offer_setup": None, "offer_candidates": 0, "offer_mdns": False, "offer_has_bundle": False,
             "offer_extmaps": [],
             "post_status": None, "post_content_type": None, "problem": None, "location": None,
@@ -121,12 +131,12 @@ class Client:
     # -- media ------------------------------------------------------------------------------------
 
     def build_publisher(self) -> None:
-        """videotestsrc → VP8 and audiotestsrc → Opus, each on a send-only transceiver."""
+        """videotestsrc → VP8 (or H.264) and audiotestsrc → Opus, each on a send-only transceiver."""
         if not self.args.no_video:
+            encode, caps = VIDEO[self.args.codec]
             video = Gst.parse_bin_from_description(
                 "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=15/1"
-                " ! videoconvert ! queue ! vp8enc deadline=1 keyframe-max-dist=15 target-bitrate=300000"
-                f" ! rtpvp8pay pt=96 mtu=1200 picture-id-mode=15-bit ! capsfilter caps=\"{VIDEO_CAPS}\"", True)
+                f" ! videoconvert ! queue ! {encode} ! capsfilter caps=\"{caps}\"", True)
             self.pipeline.add(video)
             video.link(self.webrtc)
         if not self.args.no_audio:
@@ -151,7 +161,10 @@ class Client:
         """Receive-only transceivers; whatever arrives is decoded and counted."""
         recvonly = GstWebRTC.WebRTCRTPTransceiverDirection.RECVONLY
         if not self.args.no_video:
-            self.webrtc.emit("add-transceiver", recvonly, Gst.Caps.from_string(VIDEO_CAPS))
+            caps = VIDEO[self.args.codec][1]
+            if self.args.codec == "h264":
+                caps += ",profile-level-id=(string)42e01f"  # what browsers offer: constrained baseline 3.1
+            self.webrtc.emit("add-transceiver", recvonly, Gst.Caps.from_string(caps))
         if not self.args.no_audio:
             self.webrtc.emit("add-transceiver", recvonly, Gst.Caps.from_string(AUDIO_CAPS))
         self.webrtc.connect("pad-added", self._on_pad)
@@ -301,6 +314,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-bundle", action="store_true", help="bundle-policy none: no a=group:BUNDLE")
     parser.add_argument("--audio-level", action="store_true",
                         help=f"publish the {AUDIO_LEVEL} header extension with vad=on")
+    parser.add_argument("--codec", choices=sorted(VIDEO), default="vp8", help="the video codec to send or ask for")
     parser.add_argument("--no-video", action="store_true", help="no video m-line")
     parser.add_argument("--no-audio", action="store_true", help="no audio m-line")
     parser.add_argument("--mdns", action="store_true", help="POST every candidate with a .local name instead")

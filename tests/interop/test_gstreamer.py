@@ -72,29 +72,56 @@ async def publishing_doctor(live: LiveNode) -> tuple[dict[str, Any], Client]:
     return room, doctor
 
 
-async def test_webrtcbin_publishes_over_whip_and_aiortc_decodes_it(live: LiveNode) -> None:
+async def test_webrtcbin_publishes_over_whip_to_aiortc_and_webrtcbin(live: LiveNode) -> None:
+    """webrtcbin's VP8 and Opus reach an aiortc WHEP viewer and a second webrtcbin over WHEP."""
     room = await live.book(DOCTOR, VIEWER)
     doctor_p, viewer_p = room["participants"]
-    publishing = asyncio.create_task(gst("whip", f"{live.url}/whip/{room['id']}", doctor_p["token"], seconds=9))
-    await until(lambda: live.node.rooms.totals().publishers == 1 or publishing.done(), what="WHIP publisher")
+    publishing = asyncio.create_task(gst("whip", f"{live.url}/whip/{room['id']}", doctor_p["token"], seconds=12))
+    await until(lambda: live.node.rooms.totals().publishers == 1 or publishing.done(), timeout=20,
+                what="WHIP publisher")
     viewer = WhepViewer()
+    subscribed: dict[str, Any] | None = None
     try:
         if not publishing.done():
+            url = f"{live.url}/whep/{room['id']}?participant={doctor_p['id']}"
             async with aiohttp.ClientSession() as http, http.post(
-                f"{live.url}/whep/{room['id']}?participant={doctor_p['id']}", data=await viewer.offer(),
+                url, data=await viewer.offer(),
                 headers={"Authorization": f"Bearer {viewer_p['token']}", "Content-Type": "application/sdp"},
             ) as resp:
                 assert resp.status == 201, await resp.text()
                 await viewer.accept(await resp.text())
-            with_video = asyncio.create_task(until(viewer.video_moving, timeout=8, what="aiortc decoding VP8"))
-            await asyncio.wait([with_video, publishing], return_when=asyncio.FIRST_COMPLETED)
-        result = await publishing  # its ICE and DTLS states tell why, when the video did not come
+            subscribed = await gst("whep", url, viewer_p["token"], seconds=4)
+        result = await publishing  # its ICE and DTLS states tell why, when no media came
         assert result["offer_setup"] == "actpass" and result["offer_has_bundle"], shown(result)
         connected(result)
+        assert not result["errors"], shown(result)
         assert viewer.video_moving(), "aiortc decoded no moving video from webrtcbin"
+        assert subscribed is not None
+        connected(subscribed)
+        assert subscribed["video_frames"] > 10 and subscribed["audio_buffers"] > 10, shown(subscribed)
         await until(lambda: live.node.rooms.totals().publishers == 0, what="publisher freed by DELETE")
     finally:
         await viewer.close()
+
+
+async def test_h264_from_webrtcbin_to_webrtcbin(node: LiveNode) -> None:
+    """OpenH264 (GStreamer's plugins-bad) over WHIP, forwarded untouched, decoded by a WHEP webrtcbin."""
+    room = await node.book(DOCTOR, VIEWER)
+    doctor_p, viewer_p = room["participants"]
+    publishing = asyncio.create_task(gst("whip", f"{node.url}/whip/{room['id']}", doctor_p["token"], "--codec",
+                                         "h264", seconds=9))
+    await until(lambda: node.node.rooms.totals().publishers == 1 or publishing.done(), timeout=20,
+                what="WHIP publisher")
+    subscribed: dict[str, Any] | None = None
+    if not publishing.done():
+        subscribed = await gst("whep", f"{node.url}/whep/{room['id']}?participant={doctor_p['id']}",
+                               viewer_p["token"], "--codec", "h264", seconds=4)
+    result = await publishing
+    connected(result)
+    assert not result["errors"], shown(result)
+    assert subscribed is not None
+    connected(subscribed)
+    assert subscribed["video_frames"] > 10 and subscribed["audio_buffers"] > 10, shown(subscribed)
 
 
 async def test_webrtcbin_subscribes_over_whep_to_audio_and_video(live: LiveNode) -> None:
