@@ -2,7 +2,7 @@
 // "you left" view. Plain ES module, no build step. Strings live in i18n.js,
 // the protocol in call.js, the tiles in tiles.js.
 
-import { Call } from "./call.js";
+import { Call, FINAL_CODES } from "./call.js";
 import { formatWhen, translator } from "./i18n.js";
 import { TileGrid } from "./tiles.js";
 
@@ -326,7 +326,7 @@ function enterRoom() {
   call.addEventListener("speaker", (e) => tiles.setSpeaker(e.detail.id));
   call.addEventListener("servererror", (e) => {
     const { code, message } = e.detail;
-    if (code === "replaced") return; // the "ended" view explains it
+    if (FINAL_CODES.has(code)) return; // the "ended" view explains it
     console.warn("konsylium: server error", e.detail);
     const key = `error_${code}`;
     alertError(t(key) !== key ? t(key) : t("error_prefix", { message: message || code || "?" }));
@@ -341,6 +341,15 @@ function enterRoom() {
   call.start();
 }
 
+// Final codes after which coming back with the same link cannot work (the others offer "Dołącz ponownie").
+const NO_WAY_BACK = new Set(["participant_removed", "room_cancelled", "room_ended", "token_expired", "invalid_token"]);
+
+/** The text of a final code that ended a live session: its own `ended_*` text, else the refusal's. */
+function finalText(code) {
+  for (const key of [`ended_${code}`, `refused_${code}`]) if (t(key) !== key) return t(key);
+  return t("ended_text");
+}
+
 function endCall(reason, text) {
   stopLocalMedia();
   if (tiles) tiles.clear();
@@ -351,10 +360,10 @@ function endCall(reason, text) {
     server: ["ended_heading", t("ended_text")],
     refused: ["refused_heading", text],
   };
-  const [heading, body] = headings[reason] || headings.server;
+  const [heading, body] = headings[reason] || (FINAL_CODES.has(reason) ? ["ended_heading", finalText(reason)] : headings.server);
   $("end-title").textContent = t(heading);
   $("end-text").textContent = body;
-  $("rejoin-button").hidden = reason === "refused";
+  $("rejoin-button").hidden = reason === "refused" || NO_WAY_BACK.has(reason);
   $("conn").hidden = true;
   $("reconnect-banner").hidden = true;
   $("lang-switch").hidden = false;

@@ -4,6 +4,10 @@
 //
 // Events (CustomEvent, payload in `detail`):
 //   state        {state: "connecting"|"connected"|"reconnecting"|"disconnected"}
+//                "connected" means the media is connected too: the socket is welcomed and every
+//                peer connection the call needs (publish if we send, subscribe if one exists) is
+//                "connected"; a socket that is up with media that never connected is "connecting".
+//   rejoining    {attempt, delayMs}     (the server hung up for no final reason: we join again)
 //   welcome      {you, room, participants, resumed}
 //   joined       Participant            (someone else connected)
 //   updated      Participant            (publishing, mute or connection changed)
@@ -12,7 +16,7 @@
 //   speaker      {id}                   (null: nobody)
 //   servererror  {code, message, event} (an `error` event of the protocol)
 //   problem      {key}                  (a local failure, e.g. publish_failed)
-//   ended        {reason: "left"|"replaced"|"server"}
+//   ended        {reason: "left"|"server"|<a final code>}  (FINAL_CODES: the server ended it on purpose)
 //   refused      {code, message}        (the server refused the connection)
 
 import { io } from "./vendor/socket.io.esm.min.js";
@@ -21,6 +25,18 @@ const GATHER_TIMEOUT_MS = 5000;
 const ACK_TIMEOUT_MS = 15000;
 const LEAVE_TIMEOUT_MS = 3000;
 const KINDS = ["audio", "video"];
+
+/**
+ * `error` codes after which the server ends the session on purpose: the page says why and does not
+ * rejoin. Any other server-side hang-up (a media worker restarting: `media_restart`) is followed by
+ * an automatic rejoin with backoff.
+ */
+export const FINAL_CODES = new Set([
+  "replaced", "participant_removed", "room_cancelled", "room_ended", "token_expired", "server_shutdown",
+  "invalid_token", "too_early",
+]);
+/** Delays before rejoining after a server-side hang-up (the last one repeats), each ±25 % jitter. */
+export const REJOIN_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 15000];
 
 /** Resolve once ICE gathering is complete (the server does not trickle), or after a time limit. */
 export function waitForGathering(pc, timeoutMs = GATHER_TIMEOUT_MS) {
@@ -84,8 +100,12 @@ export class Call extends EventTarget {
     this.generation = 0; // bumped on every (re)connect: stale async work checks it
     this.closed = false;
     this.leaving = false;
-    this.replaced = false;
+    this.finalCode = null; // a FINAL_CODES `error` arrived: the coming hang-up is the end
+    this.welcomed = false; // this socket session has had its `welcome`
     this.everWelcomed = false;
+    this.rejoinAttempts = 0;
+    this.rejoinTimer = null;
+    this.wasConnected = new WeakSet(); // peer connections that have been "connected" once
     this.pubChain = Promise.resolve();
     this.subChain = Promise.resolve();
   }
@@ -98,6 +118,30 @@ export class Call extends EventTarget {
     if (this.state === state) return;
     this.state = state;
     this.emit("state", { state });
+  }
+
+  /** Work out the call's state from the socket and the peer connections (see the `state` event). */
+  updateState() {
+    if (this.closed) {
+      this.setState("disconnected");
+      return;
+    }
+    if (!this.welcomed) {
+      this.setState(this.everWelcomed ? "reconnecting" : "connecting");
+      return;
+    }
+    const needed = [];
+    if (this.canPublish) needed.push(this.publisher); // null until publishing starts: not connected
+    if (this.subscriber) needed.push(this.subscriber);
+    for (const pc of needed) if (pc?.connectionState === "connected") this.wasConnected.add(pc);
+    if (needed.every((pc) => pc?.connectionState === "connected")) {
+      this.rejoinAttempts = 0; // a working call: the next hang-up starts the backoff afresh
+      this.setState("connected");
+    } else if (needed.some((pc) => pc && this.wasConnected.has(pc) && ["disconnected", "failed"].includes(pc.connectionState))) {
+      this.setState("reconnecting"); // media that worked was lost
+    } else {
+      this.setState("connecting"); // media not connected yet (or never: the page must not say it is)
+    }
   }
 
   localTrack(kind) {
@@ -117,29 +161,38 @@ export class Call extends EventTarget {
     socket.on("connect", () => {
       // A new session: whatever peer connections we had belong to the old one.
       this.generation += 1;
+      this.welcomed = false;
       this.closePeers();
-      this.setState("connecting");
+      this.updateState();
     });
     socket.on("disconnect", (reason) => {
       if (this.closed || this.leaving) return;
       this.generation += 1;
-      if (reason === "io server disconnect") {
-        // The server hung up on purpose (replaced by another tab, removed): no automatic retry.
+      this.welcomed = false;
+      if (this.finalCode) {
+        // The server said why it ends the session (another tab, removed, cancelled, over...): no retry.
         this.close();
-        this.emit("ended", { reason: this.replaced ? "replaced" : "server" });
+        this.emit("ended", { reason: this.finalCode });
         return;
       }
-      this.setState("reconnecting");
+      if (reason === "io server disconnect") {
+        // The server hung up without a final reason (a media worker restarted): Socket.IO does not
+        // retry after a server-side disconnect, so we join again ourselves, with backoff.
+        this.closePeers();
+        this.scheduleRejoin();
+      }
+      this.updateState();
     });
     socket.on("connect_error", (err) => {
       if (this.closed) return;
       if (!socket.active) {
+        clearTimeout(this.rejoinTimer);
         // Refused by the server (bad token, cancelled room...): retrying will not help.
         this.close();
         this.emit("refused", { code: err?.data?.code || "unknown", message: err?.data?.message || err?.message });
         return;
       }
-      this.setState(this.everWelcomed ? "reconnecting" : "connecting");
+      this.updateState();
     });
 
     socket.on("welcome", (data) => this.onWelcome(data));
@@ -154,9 +207,22 @@ export class Call extends EventTarget {
     });
     socket.on("active_speaker", (data) => this.emit("speaker", { id: data?.id ?? null }));
     socket.on("error", (data) => {
-      if (data?.code === "replaced") this.replaced = true;
+      if (FINAL_CODES.has(data?.code)) this.finalCode = data.code;
       this.emit("servererror", data || {});
     });
+  }
+
+  /** Connect the socket again after a delay that grows with each attempt (reset once media connects). */
+  scheduleRejoin() {
+    clearTimeout(this.rejoinTimer);
+    const base = REJOIN_DELAYS_MS[Math.min(this.rejoinAttempts, REJOIN_DELAYS_MS.length - 1)];
+    this.rejoinAttempts += 1;
+    const delayMs = Math.round(base * (0.75 + Math.random() * 0.5));
+    this.emit("rejoining", { attempt: this.rejoinAttempts, delayMs });
+    this.rejoinTimer = setTimeout(() => {
+      this.rejoinTimer = null;
+      if (!this.closed && !this.socket.connected) this.socket.connect();
+    }, delayMs);
   }
 
   onWelcome(data) {
@@ -165,9 +231,10 @@ export class Call extends EventTarget {
     this.room = data.room;
     this.lastWelcome = data;
     this.participants = new Map((data.participants || []).map((p) => [p.id, p]));
+    this.welcomed = true;
     this.everWelcomed = true;
     this.emit("welcome", data);
-    this.setState("connected");
+    this.updateState();
     if (this.canPublish) {
       const gen = this.generation;
       this.pubChain = this.pubChain
@@ -218,8 +285,10 @@ export class Call extends EventTarget {
       const track = this.localTrack(kind);
       if (track) pc.addTransceiver(track, { direction: "sendonly", streams: [this.localStream] });
     }
+    this.updateState();
     pc.addEventListener("connectionstatechange", () => {
       this.emit("peerstate", { which: "publisher", state: pc.connectionState });
+      if (this.publisher === pc) this.updateState();
       // The media path failed while the socket lives on: publish again on a new connection.
       if (pc.connectionState === "failed" && this.publisher === pc && !this.closed && gen === this.generation) {
         this.pubChain = this.pubChain
@@ -253,7 +322,11 @@ export class Call extends EventTarget {
       pc = new RTCPeerConnection(this.rtcConfig);
       this.subscriber = pc;
       pc.addEventListener("track", () => this.syncMedia());
-      pc.addEventListener("connectionstatechange", () => this.emit("peerstate", { which: "subscriber", state: pc.connectionState }));
+      pc.addEventListener("connectionstatechange", () => {
+        this.emit("peerstate", { which: "subscriber", state: pc.connectionState });
+        if (this.subscriber === pc) this.updateState();
+      });
+      this.updateState();
     }
     this.trackInfo = new Map((data?.tracks || []).map((t) => [t.mid, t]));
     await pc.setRemoteDescription({ type: "offer", sdp: sdpOf(data?.sdp) });
@@ -287,7 +360,7 @@ export class Call extends EventTarget {
     this.muted[kind] = muted;
     const track = this.localTrack(kind);
     if (track) track.enabled = !muted;
-    if (this.socket?.connected && this.everWelcomed && track) {
+    if (this.socket?.connected && this.welcomed && track) {
       try {
         await this.request("mute", { kind, muted });
       } catch (err) {
@@ -329,6 +402,8 @@ export class Call extends EventTarget {
     if (this.closed) return;
     this.closed = true;
     this.generation += 1;
+    clearTimeout(this.rejoinTimer);
+    this.rejoinTimer = null;
     this.closePeers();
     if (this.socket) {
       this.socket.disconnect();

@@ -2,7 +2,8 @@
 
 One server for the browser tests (each test books its own room), a fresh
 browser per test. Chromium is Debian's (/usr/bin/chromium) with fake camera
-and microphone; see shared research notes "browser-tests.md" for the flags.
+and microphone, driven by Playwright; Firefox is Debian's firefox-esr with fake
+media, driven over WebDriver BiDi (tests/browser/firefox.py).
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from tests.browser.firefox import FIREFOX_CAMERA_ALLOWED, Firefox, FirefoxPage
 from tests.processes import ServerProcess, server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -64,6 +66,47 @@ async def browser_two_devices() -> AsyncIterator[Browser]:
             yield chromium
         finally:
             await chromium.close()
+
+
+class EvaluatingPage(Protocol):
+    """What `until` needs of a page: Playwright's `Page` and `FirefoxPage` both have it."""
+
+    async def evaluate(self, expression: str, arg: Any = None) -> Any: ...
+
+
+LaunchFirefox = Callable[..., Awaitable[Firefox]]
+
+
+@pytest.fixture
+async def firefox(tmp_path: Path) -> AsyncIterator[LaunchFirefox]:
+    """Start Firefox ESR processes (``await firefox(prefs)``); all are closed after the test."""
+    launched: list[Firefox] = []
+
+    async def launch(prefs: dict[str, Any] | None = None) -> Firefox:
+        browser = await Firefox.launch(tmp_path / f"firefox-{len(launched)}.log",
+                                       FIREFOX_CAMERA_ALLOWED if prefs is None else prefs)
+        launched.append(browser)
+        return browser
+
+    try:
+        yield launch
+    finally:
+        for browser in launched:
+            await browser.close()
+
+
+async def join_firefox(browser: Firefox, participant: dict[str, Any], *, wait: str = "connected") -> FirefoxPage:
+    """Open a participant's join_url in Firefox and press "Dołącz"; wait for *wait* (a state, or "welcomed")."""
+    page = await browser.new_page()
+    await page.goto(participant["join_url"])
+    await until(page, "() => window.konsylium?.view === 'prejoin' && !document.getElementById('join-button').disabled",
+                what="the pre-join view")
+    await page.click("#join-button")
+    if wait == "welcomed":
+        await until(page, "() => Boolean(window.konsylium?.call?.welcomed)", what="welcomed")
+    else:
+        await until(page, f"() => window.konsylium?.state === {json.dumps(wait)}", what=wait)
+    return page
 
 
 def book(node: ServerProcess, people: list[tuple[str, str]], *, model: str = "A2A",
@@ -119,15 +162,21 @@ async def join(browser: Browser, participant: dict[str, Any], **options: Any) ->
     return page
 
 
-async def diagnostics(page: Page) -> str:
+async def diagnostics(page: EvaluatingPage) -> str:
     try:
         state = await page.evaluate(DIAGNOSTICS_JS)
     except Exception as exc:  # the page may be gone
         state = f"(no state: {exc})"
-    return f"page state: {state}\npage errors: {getattr(page, 'konsylium_errors', [])}"
+    errors: Any = getattr(page, "konsylium_errors", [])
+    if isinstance(page, FirefoxPage):
+        try:
+            errors = await page.page_errors()
+        except Exception as exc:
+            errors = f"(no errors: {exc})"
+    return f"page state: {state}\npage errors: {errors}"
 
 
-async def until(page: Page, expression: str, arg: Any = None, *, timeout: float = 10.0,
+async def until(page: EvaluatingPage, expression: str, arg: Any = None, *, timeout: float = 10.0,
                 what: str = "", node: ServerProcess | None = None) -> Any:
     """Poll an (async) page expression until it is truthy; fail with the page's state and the server log."""
     loop = asyncio.get_running_loop()
@@ -177,7 +226,8 @@ TILE_IDS_JS = "() => [...document.querySelectorAll('.tile')].map((t) => t.datase
 
 DIAGNOSTICS_JS = """async () => {
   const k = window.konsylium || {};
-  const out = {view: k.view, state: k.state, alerts: document.getElementById('alerts')?.textContent};
+  const out = {view: k.view, state: k.state, alerts: document.getElementById('alerts')?.textContent,
+               conn: document.getElementById('conn-state')?.textContent};
   out.tiles = [...document.querySelectorAll('.tile')].map((t) => {
     const v = t.querySelector('video');
     return [t.dataset.participantId, v && v.videoWidth, v && v.currentTime,
