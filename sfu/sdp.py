@@ -20,7 +20,7 @@ cannot read:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import InvalidAnswer, InvalidOffer
 
@@ -61,6 +61,8 @@ class _Section:
     setup: str | None = None
     candidates: int = 0
     dropped: int = 0
+    fingerprint: bool = False
+    ice: set[str] = field(default_factory=set)
 
 
 class _Refused(Exception):
@@ -78,6 +80,7 @@ def check_offer(sdp: object) -> CheckedOffer:
         setup = tagged.setup or session.setup
         if setup is None:
             raise _Refused("SDP offer has no a=setup (DTLS role) for its BUNDLE transport")
+        _check_transport(session, tagged, "offer")
     except _Refused as exc:
         raise InvalidOffer(str(exc)) from None
     return CheckedOffer(
@@ -93,6 +96,8 @@ def check_answer(sdp: object) -> str:
     rewrites as offers; aiortc checks it matches the offer); raise `InvalidAnswer`."""
     try:
         session, sections = _read(sdp, "answer")
+        if sections:
+            _check_transport(session, sections[0], "answer")
     except _Refused as exc:
         raise InvalidAnswer(str(exc)) from None
     return _render(session, sections)
@@ -173,8 +178,21 @@ def _media_section(line: str, number: int) -> _Section:
     return _Section([line], kind=kind, mids=[])
 
 
+def _check_transport(session: _Section, transport: _Section, what: str) -> None:
+    """Media is DTLS-SRTP only: the transport needs a certificate fingerprint and ICE credentials."""
+    if not (transport.fingerprint or session.fingerprint):
+        raise _Refused(f"SDP {what} has no a=fingerprint: media is DTLS-SRTP only")
+    missing = {"ice-ufrag", "ice-pwd"} - (transport.ice | session.ice)
+    if missing:
+        raise _Refused(f"SDP {what} has no a={' or a='.join(sorted(missing))}")
+
+
 def _attribute(line: str, number: int, section: _Section, at_session: bool) -> str | None:
     """Check one line of a section; return it as aiortc should see it (None: drop it)."""
+    if line.startswith("a=fingerprint:"):
+        section.fingerprint = True
+    elif line.startswith(("a=ice-ufrag:", "a=ice-pwd:")):
+        section.ice.add(line[2:line.index(":")])
     if line.startswith("a=extmap:"):
         match = _EXTMAP.match(line)
         if match is None:

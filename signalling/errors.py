@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rooms.errors import DomainError
-from sfu import InvalidAnswer, InvalidOffer, SfuError
+from sfu import InvalidAnswer, InvalidOffer, NoCandidates, SfuError
 
 __all__ = [
     "KNOWN",
@@ -127,6 +127,8 @@ def socket_code(exc: Exception) -> str | None:
         return exc.code
     if isinstance(exc, InvalidOffer | InvalidAnswer):
         return "invalid_sdp"
+    if isinstance(exc, NoCandidates):
+        return ServerBusy.code
     if isinstance(exc, DomainError):
         return exc.slug.replace("-", "_")
     return None

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from rooms.clock import Clock
 from rooms.model import Participant, Role, Room
 from rooms.revocation import Revocation, RevocationReason
-from sfu import ActiveSpeakerDetector, MediaKind, PublishedTrack, Publisher, Sfu, Subscriber
+from sfu import ActiveSpeakerDetector, MediaKind, NoCandidates, PublishedTrack, Publisher, Sfu, Subscriber
 from signalling.admission import Admission
 from signalling.background import BackgroundTasks
 from signalling.errors import Forbidden, NegotiationInProgress, NoOfferPending, NotJoined, ServerBusy
@@ -347,7 +347,14 @@ class LiveRoom:
             subscriber.add_track(track)
         member.negotiating = True
         member.renegotiate_again = False
-        offer = await subscriber.create_offer()
+        try:
+            offer = await subscriber.create_offer()
+        except NoCandidates as exc:  # out of sockets: say so; the next change offers again
+            member.negotiating = False
+            await self._drop_subscriber(member)
+            await self._tell(member, "error", {"code": ServerBusy.code, "message": str(exc),
+                                               "event": "subscriber_offer"})
+            return
         mapping = []
         for forwarder in subscriber.forwarders:
             owner = self.owner_of(forwarder.source)

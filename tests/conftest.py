@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import settings as hypothesis_settings
 
 from konsylium.app import create_app, runner_options
 from konsylium.settings import Settings
@@ -17,6 +19,12 @@ from rooms.clock import ManualClock
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 KEYS = {"portal": "key-portal-0123456789abcdef", "clinic": "key-clinic-0123456789abcdef"}
 SECRET = b"test-secret-of-at-least-32-bytes-long!!"
+
+# Property tests are reproducible in CI: the same examples on every run, no example database
+# (a failure prints its reproduction blob). HYPOTHESIS_PROFILE=explore searches wider, randomly.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("explore", max_examples=2_000, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 
