@@ -169,3 +169,27 @@ async def test_closing_window_ends_viewing_but_not_the_call(tmp_path: Path) -> N
             assert host.sio.connected and live.node.rooms.totals().publishers == 1  # the call goes on
         finally:
             await viewer.close()
+
+
+async def test_removed_viewer_loses_their_whep_sessions_only(live: LiveNode) -> None:
+    room = await live.book(DOCTOR, PATIENT, VIEWER)
+    doctor_p, patient_p, viewer_p = room["participants"]
+    doctor = live.client(doctor_p["token"])
+    await doctor.connect()
+    assert (await doctor.publish())["ok"]
+    removed, kept = WhepViewer(), WhepViewer()
+    try:
+        for viewer, token in ((removed, viewer_p["token"]), (kept, patient_p["token"])):
+            status, _, answer = await post(f"{live.url}/whep/{room['id']}?participant={doctor_p['id']}",
+                                           await viewer.offer(), bearer(token))
+            assert status == 201, answer
+            await viewer.accept(answer)
+        await until(lambda: removed.video_moving() and kept.video_moving(), timeout=15, what="both decoding")
+        assert await api(live, "DELETE", f"/rooms/{room['id']}/participants/{viewer_p['id']}") == 204
+        await until(lambda: removed.pc.connectionState in ("closed", "failed"), timeout=5,
+                    what="the removed viewer's WHEP connection ends")
+        frames = kept.received["video"].frames
+        await until(lambda: kept.received["video"].frames > frames + 10, what="the other viewer goes on")
+    finally:
+        await removed.close()
+        await kept.close()
