@@ -132,6 +132,18 @@ class FrontGuard:
     def open_connections(self) -> int:
         return len(self._open)
 
+    def busy_connections(self) -> int:
+        return len(self._open) - len(self._waiting)
+
+    async def drain(self, grace: float) -> None:
+        """On stop: let requests in flight finish for up to *grace* seconds, then close every connection."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while self.busy_connections() and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for conn in list(self._open):
+            conn.close()
+
     def admit(self, conn: _Guarded) -> bool:
         if len(self._open) >= self.max_connections:
             if not self._waiting:

@@ -3,8 +3,9 @@
 This is ``web.run_app`` with the front's connection cap in the protocol factory
 (`FrontGuard`), an accept batch bounded by the open-files limit, and a short
 shutdown: stop accepting, run the app's ``on_shutdown`` hooks (they tell every
-connected socket and disconnect it), give requests in flight
-``SHUTDOWN_TIMEOUT`` seconds, then run the cleanup (media workers, store).
+connected socket and disconnect it), give requests in flight ``DRAIN_GRACE``
+seconds, close every connection still open (a client that does not close its
+WebSocket when told), then run the cleanup (media workers, store).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from konsylium.front_guard import FrontGuard
 __all__ = ["SHUTDOWN_TIMEOUT", "run_front"]
 
 log = logging.getLogger(__name__)
-SHUTDOWN_TIMEOUT = 3.0
+SHUTDOWN_TIMEOUT = 2.0
+DRAIN_GRACE = 1.0
 MAX_ACCEPT_BATCH = 1024
 
 
@@ -31,6 +33,11 @@ async def _serve(app: web.Application, sock: socket.socket, guard: FrontGuard, o
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+
+    async def drain(app: web.Application) -> None:
+        await guard.drain(DRAIN_GRACE)  # after the app's hooks told and disconnected every socket
+
+    app.on_shutdown.append(drain)
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT, **options)
     await runner.setup()
     server: asyncio.Server | None = None

@@ -77,8 +77,20 @@ class HandshakeGuard:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Refuse an Engine.IO handshake beyond the caps."""
-        if request.path != ENGINEIO_PATH or "sid" in request.query or request.method != "GET":
+        """Refuse an Engine.IO handshake beyond the caps; end a connection Engine.IO failed on."""
+        if request.path != ENGINEIO_PATH:
+            return await handler(request)
+        try:
+            return await self._engineio(request, handler)
+        except Exception as exc:
+            # Engine.IO lets a garbage WebSocket frame escape its handler (after the upgrade):
+            # one guarded line, no traceback, and the connection ends.
+            logging.getLogger("engineio.server").error("Unexpected error", exc_info=exc)
+            request.protocol.force_close()
+            return web.Response(status=400)
+
+    async def _engineio(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if "sid" in request.query or request.method != "GET":
             return await handler(request)
         anonymous = self.anonymous()
         if len(anonymous) >= self.per_node:

@@ -125,6 +125,8 @@ class ClientErrorFilter(logging.Filter):
                 detail += f" status={code}"
         peer = _peer(record.args) if kind == "Error handling request" else "-"
         _rewrite(record, f"client error: {kind} peer={peer}{detail}{self.budget.dropped_note()}")
+        if record.levelno > logging.WARNING:  # a client's garbage is not a failure of the node
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
 

@@ -7,6 +7,7 @@ import sys
 
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
+from aiohttp.web_protocol import ERROR as UNPARSED
 
 from konsylium.log_guard import install_log_guards
 
@@ -36,9 +37,15 @@ def printable(text: str, limit: int = MAX_LOGGED_PATH) -> str:
 
 
 class AccessLogger(AbstractAccessLogger):
-    """One line per request with the path only: query strings carry join tokens."""
+    """One line per request with the path only: query strings carry join tokens.
+
+    A request aiohttp could not parse already has its one line (see `konsylium.log_guard`).
+    """
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        if (request.method == UNPARSED.method and request.version == UNPARSED.version
+                and not request.headers and response.status >= 400):
+            return  # aiohttp's stand-in for a request it could not parse
         self.logger.info(
             "%s %s %s %.1fms", printable(request.method, 16), printable(request.path), response.status, time * 1000
         )

@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import logging
 import os
+import signal
 import socket
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -22,14 +23,22 @@ from rooms.clock import SystemClock
 from rooms.revocation import Revocation, RevocationReason
 from sfu import Sfu, SfuConfig
 from signalling.live_room import LiveRooms
+from signalling.resources import raise_open_files_limit
 from signalling.room_service import LocalRoomService
 from signalling.wire import participant_from_wire, room_from_wire
-from signalling.worker_link import Link
+from signalling.worker_link import Link, LinkClosed
 
 __all__ = ["LinkNotifier", "LinkPresence", "main", "serve"]
 
 log = logging.getLogger(__name__)
 TOTALS_EVERY = 1.0
+STOP_GRACE = 5.0  # after SIGTERM, how long the front has to close the link before the worker stops itself
+
+
+async def _tell(link: Link, event: str, **params: Any) -> None:
+    """Send *event* to the front; once the front has gone (it is stopping) there is no one to tell."""
+    with contextlib.suppress(LinkClosed):
+        await link.notify(event, **params)
 
 
 class LinkNotifier:
@@ -39,13 +48,13 @@ class LinkNotifier:
         self.link = link
 
     async def to_sid(self, sid: str, event: str, data: Any) -> None:
-        await self.link.notify("to_sid", sid=sid, name=event, data=data)
+        await _tell(self.link, "to_sid", sid=sid, name=event, data=data)
 
     async def to_room(self, room_id: str, event: str, data: Any, *, skip_sid: str | None = None) -> None:
-        await self.link.notify("to_room", room_id=room_id, name=event, data=data, skip_sid=skip_sid)
+        await _tell(self.link, "to_room", room_id=room_id, name=event, data=data, skip_sid=skip_sid)
 
     async def drop(self, sid: str, code: str, message: str) -> None:
-        await self.link.notify("drop", sid=sid, code=code, message=message)
+        await _tell(self.link, "drop", sid=sid, code=code, message=message)
 
     async def reset_room(self, room_id: str) -> None:
         raise RuntimeError("a worker never resets rooms; the front does")
@@ -58,14 +67,14 @@ class LinkPresence:
         self.link = link
 
     async def joined(self, room_id: str, participant_id: str, at: datetime) -> None:
-        await self.link.notify("joined", room_id=room_id, participant_id=participant_id, at=at.isoformat())
+        await _tell(self.link, "joined", room_id=room_id, participant_id=participant_id, at=at.isoformat())
 
     async def publishing(self, room_id: str, participant_id: str, kinds: frozenset[str]) -> None:
-        await self.link.notify("publishing", room_id=room_id, participant_id=participant_id,
-                               kinds=sorted(kinds))
+        await _tell(self.link, "publishing", room_id=room_id, participant_id=participant_id,
+                    kinds=sorted(kinds))
 
     async def left(self, room_id: str, participant_id: str) -> None:
-        await self.link.notify("left", room_id=room_id, participant_id=participant_id)
+        await _tell(self.link, "left", room_id=room_id, participant_id=participant_id)
 
 
 async def _call(service: LocalRoomService, method: str, p: dict[str, Any]) -> Any:
@@ -108,7 +117,7 @@ async def serve(sock: socket.socket, media: SfuConfig, grace: float) -> None:
         return await _call(service, method, params)
 
     def room_closed(room_id: str) -> None:
-        rooms.spawn(link.notify("room_closed", room_id=room_id, seq=latest.pop(room_id, 0)))
+        rooms.spawn(_tell(link, "room_closed", room_id=room_id, seq=latest.pop(room_id, 0)))
 
     link = Link(reader, writer, on_call=on_call)
     rooms = LiveRooms(
@@ -121,15 +130,26 @@ async def serve(sock: socket.socket, media: SfuConfig, grace: float) -> None:
     async def report_totals() -> None:
         while True:
             c = service.totals()
-            await link.notify("totals", packets_forwarded=c.packets_forwarded,
+            await _tell(link, "totals", packets_forwarded=c.packets_forwarded,
                               bytes_forwarded=c.bytes_forwarded, publishers=c.publishers,
                               subscribers=c.subscribers)
             await asyncio.sleep(TOTALS_EVERY)
 
     reporter = asyncio.ensure_future(report_totals())
+    loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []
+
+    def on_sigterm() -> None:
+        # systemd signals the whole group: the front closes this link as it stops (its
+        # clients told first); stop by ourselves only if it has not within STOP_GRACE.
+        log.info("SIGTERM: stopping within %ss", STOP_GRACE)
+        loop.call_later(STOP_GRACE, lambda: stopping.append(asyncio.ensure_future(link.close())))
+
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     try:
         await link.run()
     finally:
+        loop.remove_signal_handler(signal.SIGTERM)
         reporter.cancel()
         with contextlib.suppress(BaseException):
             await reporter
@@ -167,6 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     for noisy in ("aioice", "aiortc"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    raise_open_files_limit()
     sock = socket.socket(fileno=args.fd)
     media = SfuConfig(
         addresses=tuple(a for a in args.addresses.split(",") if a),

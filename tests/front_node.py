@@ -35,6 +35,10 @@ class FrontNode:
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors="replace")
 
+    def signal_group(self, signum: int) -> None:
+        """Signal the node and its media workers at once (what systemd does on stop)."""
+        os.killpg(self.proc.pid, signum)
+
     def stop(self, timeout: float = 15) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -65,6 +69,7 @@ def front_node(tmp_path: Path, *, workers: int = 0, open_files: int | None = Non
         proc = subprocess.Popen(
             [sys.executable, "-m", "konsylium", "serve"], env=full, stdout=out, stderr=subprocess.STDOUT,
             preexec_fn=_limit_files(open_files) if open_files else None,
+            start_new_session=True,  # its own process group, as under systemd
         )
     node = FrontNode(proc, f"http://127.0.0.1:{port}", port, stderr_path)
     try:
