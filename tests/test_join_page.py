@@ -100,3 +100,20 @@ async def test_title_is_escaped(client: Client, clock: ManualClock) -> None:
     clock.set(NOW + timedelta(hours=1))
     text = await (await client.get(path_of(room["participants"][0]["join_url"]))).text()
     assert "<script>alert" not in text and "\\u003cscript>alert(1)" in text  # inert in the bootstrap JSON
+
+
+async def test_token_with_malformed_claims_is_401(client: Client, clock: ManualClock) -> None:
+    """Signed with the real secret, only the claims wrong: invalid, never a 500 (issue 8)."""
+    import jwt
+
+    from tests.conftest import SECRET, claims_of
+
+    room = await book(client)
+    clock.set(NOW + timedelta(hours=1))
+    good = claims_of(room["participants"][1]["token"])
+    for changes in ({"nbf": "soon"}, {"exp": "later"}, {"exp": 1e308}, {"nbf": 10**400}, {"iat": [1]},
+                    {"exp": True}, {"name": 5}, {"role": None}, {"sub": "\ud800"}):
+        token = jwt.encode(good | changes, SECRET, algorithm="HS256")
+        resp = await client.get(f"/join/{room['id']}", params={"t": token})
+        assert resp.status == 401, changes
+        assert "nieprawidłowy" in await resp.text()
