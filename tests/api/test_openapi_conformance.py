@@ -30,6 +30,7 @@ def test_openapi_document_is_served(tmp_path: Path) -> None:
         "/api/v1/rooms/{room_id}/participants",
         "/api/v1/rooms/{room_id}/participants/{participant_id}",
         "/api/v1/rooms/{room_id}/live",
+        "/api/v1/rooms/{room_id}/end",
     }
 
 
