@@ -91,6 +91,7 @@ class BookingApi:
                     allow_head=False),
             web.delete(f"{one}/participants/{{participant_id}}", self.remove),
             web.get(f"{one}/live", self.live, allow_head=False),
+            web.post(f"{one}/end", self.end_room),
         ]
 
     async def openapi(self, request: web.Request) -> web.Response:
@@ -133,6 +134,11 @@ class BookingApi:
     async def cancel_room(self, request: web.Request) -> web.Response:
         tenant = self.keys.tenant_of(request)
         await self.bookings.cancel(tenant, request.match_info["room_id"])
+        return web.Response(status=204)
+
+    async def end_room(self, request: web.Request) -> web.Response:
+        tenant = self.keys.tenant_of(request)
+        await self.bookings.end(tenant, request.match_info["room_id"])
         return web.Response(status=204)
 
     async def invite(self, request: web.Request) -> web.Response:

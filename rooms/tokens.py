@@ -20,6 +20,7 @@ from rooms.clock import Clock
 from rooms.errors import (
     ParticipantRemoved,
     RoomCancelled,
+    RoomEnded,
     TokenExpired,
     TokenInvalid,
     TokenNotYetValid,
@@ -163,6 +164,8 @@ class JoinTokens:
             raise TokenInvalid("the join token names no known invitation")
         if room.status is RoomStatus.CANCELLED:
             raise RoomCancelled("the meeting was cancelled")
+        if room.status is RoomStatus.ENDED:
+            raise RoomEnded("the meeting has ended")
         if not participant.active:
             raise ParticipantRemoved("the invitation was withdrawn")
         now = self._clock.now()

@@ -18,6 +18,7 @@ from rooms.errors import (
     DomainError,
     ParticipantRemoved,
     RoomCancelled,
+    RoomEnded,
     TokenExpired,
     TokenNotYetValid,
 )
@@ -126,9 +127,9 @@ class JoinPage:
                 opens=_when(self.tokens.window.opens_at(room), lang),
             )
             return self._answer(request, 200, page(lang, title, message, refresh=60))
-        except (RoomCancelled, ParticipantRemoved, TokenExpired) as exc:
+        except (RoomCancelled, ParticipantRemoved, TokenExpired, RoomEnded) as exc:
             key = {RoomCancelled: "cancelled", ParticipantRemoved: "removed",
-                   TokenExpired: "expired"}[type(exc)]
+                   TokenExpired: "expired", RoomEnded: "expired"}[type(exc)]
             return self._answer(request, 410, page(lang, *text[key]))
         except DomainError:
             return self._answer(request, 401, page(lang, *text["invalid"]))
