@@ -33,6 +33,7 @@ from sfu import Sfu, SfuConfig
 from signalling.background import BackgroundTasks
 from signalling.join_page import JoinPage
 from signalling.live_room import LiveRooms
+from signalling.revocation import LiveRevocation
 from signalling.room_service import LocalRoomService, RoomService
 from signalling.socket_api import SocketApi, SocketNotifier
 from signalling.web_client import WebClient
@@ -59,6 +60,8 @@ class Node:
     metrics: NodeMetrics
     api_keys: dict[str, str]
     rooms: RoomService
+    sockets: SocketApi
+    revocation: LiveRevocation
     redis: Redis | None = None
     tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
 
@@ -109,16 +112,24 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
                                engineio_logger=logging.getLogger("engineio.server"))
     rooms = _room_service(settings, clock, SocketNotifier(sio), presence)
     metrics = NodeMetrics(rooms.totals)
+    tasks = BackgroundTasks()
+    sockets = SocketApi(sio, rooms, tokens, store, tasks.spawn,
+                        lambda event: metrics.signalling_messages.labels(event).inc())
+    revocation = LiveRevocation(rooms, sockets, store, tokens.window, clock, tasks.spawn)
+    sockets.on_session = revocation.watch
     node = Node(
         settings=settings,
         clock=clock,
         store=store,
         tokens=tokens,
-        bookings=Bookings(store, clock),
+        bookings=Bookings(store, clock, revocation),
         presence=presence,
         metrics=metrics,
         api_keys=keys,
         rooms=rooms,
+        sockets=sockets,
+        revocation=revocation,
+        tasks=tasks,
     )
     front_guard = FrontGuard()
     handshakes = HandshakeGuard(sio)
@@ -134,10 +145,8 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     app.router.add_routes(BookingApi(node.bookings, views, ApiKeys(keys), presence).routes())
     app.router.add_routes(JoinPage(tokens, store, web_client.page).routes())
     app.router.add_routes(web_client.routes())
-    app.router.add_routes(WhipApi(rooms, tokens, store, settings.public_url).routes())
+    app.router.add_routes(WhipApi(rooms, tokens, store, settings.public_url, revocation.watch).routes())
     sio.attach(app)
-    SocketApi(sio, rooms, tokens, store, node.tasks.spawn,
-              lambda event: metrics.signalling_messages.labels(event).inc())
     app.router.add_routes(
         [
             web.get("/healthz", _healthz, allow_head=False),
@@ -172,6 +181,7 @@ async def _media_ctx(app: web.Application) -> AsyncIterator[None]:
     """Free every peer connection on shutdown: live rooms, WHEP sessions, the SFU."""
     yield
     node = app[NODE]
+    node.revocation.close()
     await node.rooms.close()
     await node.tasks.cancel()
 
