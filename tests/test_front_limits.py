@@ -199,7 +199,7 @@ async def test_anonymous_engineio_sessions_are_capped_and_closed(tmp_path: Path)
 @given(query=st.dictionaries(st.sampled_from(["EIO", "transport", "sid", "t", "j"]),
                              st.text(max_size=30), max_size=4))
 async def test_engineio_requests_of_any_query_get_an_answer(tmp_path: Path, query: dict[str, Any]) -> None:
-    """Whatever the query, the handshake guard answers (no 500) and leaves no anonymous session behind."""
+    """Whatever the query of an Engine.IO request, the guards and Engine.IO answer it without a 500."""
     app = create_app(Settings(port=8080, data_dir=tmp_path, api_keys=KEYS, secret=SECRET, workers=0))
     server = TestServer(app)
     await server.start_server(**runner_options())
