@@ -10,15 +10,33 @@ cannot read:
 
 * `a=extmap:<id>[/<direction>] <uri> <attributes>` becomes `a=extmap:<id> <uri>`
   (aiortc reads neither extension attributes such as `vad=on` nor uses the direction);
-* host candidates named by mDNS (`<uuid>.local`, what browsers send from pages without
-  camera permission) are dropped: a server cannot resolve them, and resolving would send
-  multicast queries on the server's network. When an m-line is left with no candidate,
-  its `a=end-of-candidates` goes too, so ICE waits for the client's checks and learns
-  its address from them (peer-reflexive) instead of giving up before it starts.
+* candidates ICE cannot use are dropped: host candidates named by mDNS (`<uuid>.local`,
+  what browsers send from pages without camera permission: a server cannot resolve them,
+  and resolving would send multicast queries on the server's network), and any other
+  that is not an RTP-component (rtcp-mux) UDP host/srflx/relay candidate with an IP
+  address and a port (aioice ignores most of them, but a component-2 candidate trips an
+  assertion on every check that arrives);
+* the BUNDLE transport is the one of the tagged m-line (the group's first mid, RFC 8843):
+  its transport lines (candidates, `a=end-of-candidates`, ICE credentials and options,
+  fingerprints, `a=setup`) replace those of every other m-line. The SFU's connections are
+  max-bundle: all m-lines share one ICE transport from the start, and aiortc applies each
+  m-line's transport lines to it in turn, keeping the last m-line's candidates. Firefox's
+  offer (candidates in the first m-line, `a=end-of-candidates` in each) thus reached
+  aioice as "no candidate, end of candidates";
+* the `a=group:BUNDLE` line, once checked, is not given to aiortc: its only use of it is
+  moving m-lines onto the tagged m-line's transport, and on a max-bundle connection whose
+  tagged m-line did not create the shared transport (`BUNDLE 1 0`, or a data channel
+  m-line first) it stops that transport, which then gathers nothing. aiortc's answer
+  bundles every m-line either way;
+* `a=end-of-candidates` is kept only when the transport has a candidate left. Otherwise
+  aioice prunes its only component, gathers nothing and the answer has no candidate at
+  all (`NoCandidates`); without the line ICE waits for the client's checks and learns its
+  address from them (peer-reflexive).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 
@@ -34,7 +52,12 @@ _LINE = re.compile(r"^[a-z]=")
 _FORBIDDEN = re.compile("[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 _MEDIA = re.compile(r"^m=([a-z]+) ([0-9]{1,5})(?:/[0-9]+)? ([A-Z/]+)( [^ ]+)+$")
 _EXTMAP = re.compile(r"^a=extmap:([0-9]{1,3})(?:/[a-z]+)? +([^ ]+)(?: .*)?$")
-_CANDIDATE = re.compile(r"^a=candidate:[^ ]+ [0-9]+ [^ ]+ [0-9]+ ([^ ]+) [0-9]+ typ [a-z]+")
+_CANDIDATE = re.compile(r"^a=candidate:[^ ]+ ([0-9]+) ([^ ]+) [0-9]+ ([^ ]+) ([0-9]+) typ ([a-z]+)")
+_END_OF_CANDIDATES = "a=end-of-candidates"
+#: What a bundled m-line takes from the tagged one (the lines aiortc reads for ICE and DTLS).
+_TRANSPORT = ("a=candidate:", "a=ice-ufrag:", "a=ice-pwd:", "a=ice-options:", "a=fingerprint:", "a=setup:")
+#: Remote candidate types aioice pairs with (it ignores prflx and anything else).
+_ICE_TYPES = ("host", "srflx", "relay")
 _KINDS = ("audio", "video", "application")
 _SETUPS = ("actpass", "active", "passive")
 _MID_CHARS = re.compile(r"^[A-Za-z0-9_.~!#$%&'*+\-^`{|}]{1,32}$")
@@ -59,7 +82,9 @@ class _Section:
     kind: str = ""
     mids: list[str] | None = None
     setup: str | None = None
+    #: candidates kept (ones ICE can use)
     candidates: int = 0
+    #: candidates dropped (mDNS names and others ICE cannot use)
     dropped: int = 0
     fingerprint: bool = False
     ice: set[str] = field(default_factory=set)
@@ -76,7 +101,8 @@ def check_offer(sdp: object) -> CheckedOffer:
         kinds = tuple(s.kind for s in sections if s.kind in ("audio", "video"))
         if not kinds:
             raise _Refused("SDP offer has no audio or video m-line")
-        tagged = sections[_bundle(session, sections)]
+        transport = _bundle(session, sections)
+        tagged = sections[transport]
         setup = tagged.setup or session.setup
         if setup is None:
             raise _Refused("SDP offer has no a=setup (DTLS role) for its BUNDLE transport")
@@ -84,7 +110,7 @@ def check_offer(sdp: object) -> CheckedOffer:
     except _Refused as exc:
         raise InvalidOffer(str(exc)) from None
     return CheckedOffer(
-        sdp=_render(session, sections),
+        sdp=_render(session, sections, transport),
         kinds=kinds,
         actpass=setup == "actpass",
         candidates_dropped=bool(tagged.dropped and not tagged.candidates),
@@ -96,11 +122,13 @@ def check_answer(sdp: object) -> str:
     rewrites as offers; aiortc checks it matches the offer); raise `InvalidAnswer`."""
     try:
         session, sections = _read(sdp, "answer")
-        if sections:
-            _check_transport(session, sections[0], "answer")
+        if not sections:
+            return _render(session, sections, None)
+        transport = _answer_transport(session, sections)
+        _check_transport(session, sections[transport], "answer")
     except _Refused as exc:
         raise InvalidAnswer(str(exc)) from None
-    return _render(session, sections)
+    return _render(session, sections, transport)
 
 
 def _read(sdp: object, what: str) -> tuple[_Section, list[_Section]]:
@@ -129,16 +157,46 @@ def _read(sdp: object, what: str) -> tuple[_Section, list[_Section]]:
     return session, sections
 
 
-def _render(session: _Section, sections: list[_Section]) -> str:
-    """The description as aiortc should read it: an m-line left without candidates loses
-    its end-of-candidates, so ICE waits for the peer's checks (peer-reflexive)."""
-    out = list(session.lines)
-    for section in sections:
-        if section.dropped and not section.candidates:
-            out += [line for line in section.lines if line != "a=end-of-candidates"]
+def _render(session: _Section, sections: list[_Section], transport: int | None) -> str:
+    """The description as aiortc should read it: every m-line carries the transport lines of
+    m-line `transport` (the BUNDLE-tagged one), `a=end-of-candidates` only if that transport
+    has a candidate (else ICE waits for the peer's checks: peer-reflexive), and no BUNDLE
+    group (see the module's docstring)."""
+    out = [line for line in session.lines if line.split()[0] != "a=group:BUNDLE"]
+    if transport is None:
+        for section in sections:
+            out += _ended_if_candidates(section)
+        return "\r\n".join(out) + "\r\n"
+    shared = [line for line in _ended_if_candidates(sections[transport]) if _is_transport(line)]
+    for index, section in enumerate(sections):
+        if index == transport:
+            out += _ended_if_candidates(section)
         else:
-            out += section.lines
+            out += [line for line in section.lines if not _is_transport(line)] + shared
     return "\r\n".join(out) + "\r\n"
+
+
+def _ended_if_candidates(section: _Section) -> list[str]:
+    """The section's lines, without `a=end-of-candidates` if it has no candidate left."""
+    if section.candidates:
+        return section.lines
+    return [line for line in section.lines if line != _END_OF_CANDIDATES]
+
+
+def _is_transport(line: str) -> bool:
+    return line == _END_OF_CANDIDATES or line.startswith(_TRANSPORT)
+
+
+def _answer_transport(session: _Section, sections: list[_Section]) -> int:
+    """The m-line whose transport an answer uses: its BUNDLE group's first mid, else the first."""
+    for line in session.lines:
+        words = line.split()
+        if words[0] == "a=group:BUNDLE" and len(words) > 1:
+            for index, section in enumerate(sections):
+                if section.mids and words[1] in section.mids:
+                    return index
+            break
+    return 0
 
 
 def _text(sdp: object, what: str) -> str:
@@ -192,7 +250,7 @@ def _attribute(line: str, number: int, section: _Section, at_session: bool) -> s
     if line.startswith("a=fingerprint:"):
         section.fingerprint = True
     elif line.startswith(("a=ice-ufrag:", "a=ice-pwd:")):
-        section.ice.add(line[2:line.index(":")])
+        section.ice.add(line[2 : line.index(":")])
     if line.startswith("a=extmap:"):
         match = _EXTMAP.match(line)
         if match is None:
@@ -212,11 +270,23 @@ def _attribute(line: str, number: int, section: _Section, at_session: bool) -> s
         match = _CANDIDATE.match(line)
         if match is None:
             raise _Refused(f"SDP line {number}: malformed a=candidate")
-        if match.group(1).lower().endswith(".local"):
+        if not _usable(*match.groups()):
             section.dropped += 1
             return None
         section.candidates += 1
     return line
+
+
+def _usable(component: str, transport: str, address: str, port: str, kind: str) -> bool:
+    """A candidate the SFU's ICE agent can check: RTP component (rtcp-mux) over UDP, a type
+    aioice pairs with, an IP address (not an mDNS or other name) and a port."""
+    if int(component) != 1 or transport.lower() != "udp" or kind not in _ICE_TYPES or not 0 < int(port) < 65536:
+        return False
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
 
 
 def _bundle(session: _Section, sections: list[_Section]) -> int:

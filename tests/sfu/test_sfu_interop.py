@@ -7,9 +7,10 @@ import re
 import uuid
 
 import pytest
-from sfu_peers import wait_for
+from sfu_peers import LOOPBACK, wait_for
 
 from sfu import InvalidOffer, MediaKind, NoCandidates, Sfu, SfuConfig
+from sfu.aiortc_internals import configure_host_addresses
 
 
 def _without_bundle(sdp: str) -> str:
@@ -172,4 +173,168 @@ async def test_mdns_only_answer_to_a_server_offer_connects(sfu: Sfu, peers) -> N
     answer = _to_mdns(answer).replace("ssrc-audio-level", "ssrc-audio-level vad=on")
     assert ".local " in answer and "vad=on" in answer
     await subscriber.apply_answer(answer)
+    await wait_for(lambda: len(client.tracks) == 2 and client.video().frames > 3, 5, "frames at the subscriber")
+
+
+# --- BUNDLE transport: candidates and end-of-candidates of bundled m-lines ---------------
+
+
+def _split(sdp: str) -> tuple[str, list[str]]:
+    head, *sections = sdp.split("\r\nm=")
+    return head, sections
+
+
+def _join(head: str, sections: list[str]) -> str:
+    return "\r\nm=".join([head, *sections])
+
+
+def _candidates_in_first_only(sdp: str, end_of_candidates: bool = True) -> str:
+    """Firefox's bundled shape: candidates in the first m-line only, `a=end-of-candidates` in
+    each (`end_of_candidates=False`: Chromium's, no end-of-candidates line at all)."""
+    head, sections = _split(sdp)
+    out = []
+    for index, section in enumerate(sections):
+        lines = [line for line in section.split("\r\n") if line != "a=end-of-candidates"]
+        if index:
+            lines = [line for line in lines if not line.startswith("a=candidate:")]
+        if end_of_candidates:
+            lines.insert(len(lines) - 1 if lines[-1] == "" else len(lines), "a=end-of-candidates")
+        out.append("\r\n".join(lines))
+    return _join(head, out)
+
+
+def _without_candidates_of(sdp: str, index: int) -> str:
+    """The shape the offer fuzz found: one m-line's candidate lines removed, its
+    `a=end-of-candidates` kept."""
+    head, sections = _split(sdp)
+    sections[index] = "\r\n".join(line for line in sections[index].split("\r\n") if not line.startswith("a=candidate:"))
+    return _join(head, sections)
+
+
+def _remote_host_candidates(peer: object) -> list[str]:
+    """Host candidates the server's ICE agent was given (not peer-reflexive ones learned from checks)."""
+    ice = peer._pc.getTransceivers()[0].receiver.transport.transport  # type: ignore[attr-defined]
+    return [f"{c.ip}:{c.port}" for c in ice.getRemoteCandidates() if c.type == "host"]
+
+
+def _client_host_candidates(client: object, transceiver: int = 0) -> list[str]:
+    """The client's own host candidates (of its first transceiver's transport unless told)."""
+    ice = client.pc.getTransceivers()[transceiver].sender.transport.transport  # type: ignore[attr-defined]
+    return [f"{c.host}:{c.port}" for c in ice._connection.local_candidates]
+
+
+async def test_firefox_shaped_bundled_offers_connect_with_the_clients_candidates(sfu: Sfu, peers) -> None:
+    """Firefox bundles with candidates in the first m-line only and `a=end-of-candidates` in
+    every m-line. aiortc kept the last m-line's (none) and aioice, told "no candidate, end of
+    candidates", pruned its only component: the answer had no candidate (NoCandidates)."""
+    pub_client = peers.publisher()
+    offer = _candidates_in_first_only(await pub_client.offer())
+    _, sections = _split(offer)
+    assert "a=candidate:" in sections[0] and "a=candidate:" not in sections[1]
+    assert all("a=end-of-candidates" in s for s in sections)
+    publisher = await sfu.create_publisher(offer)
+    assert "a=candidate:" in publisher.answer
+    assert _remote_host_candidates(publisher) == _client_host_candidates(pub_client)
+    await pub_client.accept(publisher.answer)
+    await wait_for(lambda: all(t.stats.packets_received > 10 for t in publisher.tracks), 5, "media at the SFU")
+
+    client = peers.subscriber()
+    subscriber = sfu.create_subscriber()
+    answer = await client.whep(subscriber, list(publisher.tracks), rewrite=_candidates_in_first_only)
+    assert "a=candidate:" in answer
+    assert _remote_host_candidates(subscriber) == _client_host_candidates(client)
+    await wait_for(lambda: len(client.tracks) == 2 and client.video().frames > 3, 5, "frames at the subscriber")
+
+
+async def test_whep_offer_missing_the_second_m_lines_candidate_is_answered(sfu: Sfu, peers) -> None:
+    """The offer fuzz's find: a WHEP offer (audio + video, BUNDLE) whose second m-line lost
+    its candidate but kept `a=end-of-candidates` was refused with NoCandidates."""
+    pub_client = peers.publisher()
+    publisher = await sfu.create_publisher(await pub_client.offer())
+    await pub_client.accept(publisher.answer)
+    client = peers.subscriber()
+    subscriber = sfu.create_subscriber()
+    answer = await client.whep(subscriber, list(publisher.tracks), rewrite=lambda sdp: _without_candidates_of(sdp, 1))
+    assert "a=candidate:" in answer
+    assert _remote_host_candidates(subscriber) == _client_host_candidates(client)
+    await wait_for(lambda: len(client.tracks) == 2 and client.video().frames > 3, 5, "frames at the subscriber")
+
+
+async def test_chromium_shaped_bundled_offer_gives_the_server_the_clients_candidates(sfu: Sfu, peers) -> None:
+    """Chromium bundles with candidates in the first m-line only and no end-of-candidates:
+    the server's ICE agent gets them (it used to learn the client only from its checks)."""
+    pub_client = peers.publisher()
+    offer = _candidates_in_first_only(await pub_client.offer(), end_of_candidates=False)
+    publisher = await sfu.create_publisher(offer)
+    assert _remote_host_candidates(publisher) == _client_host_candidates(pub_client)
+    await pub_client.accept(publisher.answer)
+    await wait_for(lambda: all(t.stats.packets_received > 10 for t in publisher.tracks), 5, "media at the SFU")
+
+
+async def test_transport_of_the_bundle_tagged_m_line_rules_every_m_line(sfu: Sfu, peers) -> None:
+    """The BUNDLE group's first mid names the transport, wherever its m-line is: here the
+    second m-line has the candidates and the first only `a=end-of-candidates`."""
+    pub_client = peers.publisher()
+    publisher = await sfu.create_publisher(await pub_client.offer())
+    await pub_client.accept(publisher.answer)
+
+    def tagged_second(sdp: str) -> str:
+        return _without_candidates_of(sdp.replace("a=group:BUNDLE 0 1", "a=group:BUNDLE 1 0"), 0)
+
+    client = peers.subscriber()
+    subscriber = sfu.create_subscriber()
+    answer = await subscriber.answer(await _whep_offer(client, tagged_second), list(publisher.tracks))
+    assert "a=candidate:" in answer and "a=group:BUNDLE 0 1\r\n" in answer
+    assert _remote_host_candidates(subscriber) == _client_host_candidates(client, transceiver=1)
+
+
+async def _whep_offer(client: object, rewrite: object) -> str:
+    pc = client.pc  # type: ignore[attr-defined]
+    pc.addTransceiver("audio", direction="recvonly")
+    pc.addTransceiver("video", direction="recvonly")
+    configure_host_addresses(pc, LOOPBACK)
+    await pc.setLocalDescription(await pc.createOffer())
+    return rewrite(str(pc.localDescription.sdp))  # type: ignore[operator,no-any-return]
+
+
+@pytest.mark.parametrize(
+    "unusable",
+    [
+        pytest.param(lambda line: re.sub(r" typ host", " typ prflx", line), id="prflx"),
+        pytest.param(lambda line: re.sub(r"^(a=candidate:\S+) 1 ", r"\1 2 ", line), id="component-2"),
+        pytest.param(lambda line: re.sub(r" 127\.0\.0\.1 ", " client.example ", line), id="hostname"),
+        pytest.param(lambda line: re.sub(r" udp ", " tcp ", line), id="tcp"),
+    ],
+)
+async def test_end_of_candidates_without_a_usable_candidate_waits_for_checks(sfu: Sfu, peers, unusable) -> None:
+    """Candidates aioice ignores plus `a=end-of-candidates` would prune its only component:
+    the end-of-candidates is dropped, the answer has candidates and ICE completes through
+    the client's checks (peer-reflexive)."""
+    pub_client = peers.publisher()
+    publisher = await sfu.create_publisher(await pub_client.offer())
+    await pub_client.accept(publisher.answer)
+
+    def rewrite(sdp: str) -> str:
+        return "\r\n".join(unusable(line) if line.startswith("a=candidate:") else line for line in sdp.split("\r\n"))
+
+    client = peers.subscriber()
+    subscriber = sfu.create_subscriber()
+    answer = await client.whep(subscriber, list(publisher.tracks), rewrite=rewrite)
+    assert "a=candidate:" in answer
+    await wait_for(lambda: len(client.tracks) == 2 and client.video().frames > 3, 5, "frames at the subscriber")
+
+
+async def test_firefox_shaped_answer_to_a_server_offer_connects(sfu: Sfu, peers) -> None:
+    """Socket.IO style: the server offers, Firefox answers with candidates in its first
+    m-line only and `a=end-of-candidates` in each."""
+    pub_client = peers.publisher()
+    publisher = await sfu.create_publisher(await pub_client.offer())
+    await pub_client.accept(publisher.answer)
+    client = peers.subscriber()
+    subscriber = sfu.create_subscriber()
+    for track in publisher.tracks:
+        subscriber.add_track(track)
+    answer = _candidates_in_first_only(await client.answer_server_offer(await subscriber.create_offer()))
+    await subscriber.apply_answer(answer)
+    assert _remote_host_candidates(subscriber) == _client_host_candidates(client)
     await wait_for(lambda: len(client.tracks) == 2 and client.video().frames > 3, 5, "frames at the subscriber")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -209,6 +210,82 @@ def test_mutated_answers_are_applied_or_invalid(world: World, data: st.DataObjec
 
     world.loop.run_until_complete(run())
     assert sfu.counters.subscribers == 0
+
+
+# --- the BUNDLE transport: candidates and end-of-candidates anywhere ---------------------
+
+_TRANSPORT_LINES = ("a=candidate:", "a=ice-ufrag:", "a=ice-pwd:", "a=ice-options:", "a=fingerprint:", "a=setup:")
+
+
+def _transport(section: str) -> tuple[str, ...]:
+    lines = section.split("\r\n")
+    return tuple(line for line in lines if line == "a=end-of-candidates" or line.startswith(_TRANSPORT_LINES))
+
+
+@st.composite
+def rebundled(draw: st.DrawFn, offers: list[str]) -> str:
+    """A real offer whose m-lines each keep or lose their candidates and their
+    `a=end-of-candidates` (Firefox, Chromium and the fuzz's shapes among them), with the
+    BUNDLE group in any order and, now and then, every candidate renamed to mDNS."""
+    head, *sections = draw(st.sampled_from(offers)).rstrip("\r\n").split("\r\nm=")
+    out = []
+    for section in sections:
+        keep_candidates, keep_end = draw(st.booleans()), draw(st.booleans())
+        lines = [
+            line
+            for line in section.split("\r\n")
+            if (keep_candidates or not line.startswith("a=candidate:")) and (keep_end or line != "a=end-of-candidates")
+        ]
+        out.append("\r\n".join(lines))
+    mids = [line.split(":", 1)[1] for section in out for line in section.split("\r\n") if line.startswith("a=mid:")]
+    group = " ".join(draw(st.permutations(mids)))
+    text = "\r\nm=".join([re.sub(r"a=group:BUNDLE [^\r]*", f"a=group:BUNDLE {group}", head), *out]) + "\r\n"
+    if draw(st.integers(0, 4)) == 0:
+        mdns = r"\1b0e0a8d2-9c1e-4f55-8f43-1c9e5e6f7a80.local "
+        text = re.sub(r"^(a=candidate:\S+ \d+ \S+ \d+ )\S+ ", mdns, text, flags=re.MULTILINE)
+    return text
+
+
+@FUZZ
+@given(data=st.data())
+def test_candidates_anywhere_in_the_bundle_are_answered_with_candidates(world: World, data: st.DataObject) -> None:
+    """However a valid offer spreads its candidates and end-of-candidates over its bundled
+    m-lines, the SFU answers with its candidates (never NoCandidates), WHEP and WHIP alike."""
+    whep = data.draw(rebundled(world.whep_offers[:1]))
+    publish = data.draw(rebundled(world.publish_offers[:1]))
+    sfu = world.sfu
+
+    async def run() -> None:
+        subscriber = sfu.create_subscriber()
+        try:
+            assert "a=candidate:" in await subscriber.answer(whep, world.tracks)
+        finally:
+            await subscriber.close()
+        publisher = await sfu.create_publisher(publish)
+        await publisher.close()
+        assert "a=candidate:" in publisher.answer
+
+    world.loop.run_until_complete(run())
+    assert (sfu.counters.publishers, sfu.counters.subscribers) == (1, 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(offer=st.one_of(rebundled([CHROMIUM_OFFER]), mutated([CHROMIUM_OFFER])))
+def test_every_m_line_gets_the_tagged_transport(offer: str | bytes) -> None:
+    """After the check, every m-line carries the same transport lines, an end-of-candidates
+    only beside a candidate, no candidate ICE cannot use, and aiortc sees no BUNDLE group."""
+    try:
+        checked = check_offer(offer)
+    except InvalidOffer:
+        return
+    head, *sections = checked.sdp.rstrip("\r\n").split("\r\nm=")
+    assert "a=group:BUNDLE" not in head
+    transports = {_transport(s) for s in sections}
+    assert len(transports) == 1, transports
+    (transport,) = transports
+    candidates = [line for line in transport if line.startswith("a=candidate:")]
+    assert "a=end-of-candidates" not in transport or candidates
+    assert all(" 1 udp " in line.lower() and ".local " not in line for line in candidates)
 
 
 @settings(max_examples=1500, deadline=None)
