@@ -56,6 +56,19 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
+async def browser_without_permission() -> AsyncIterator[Browser]:
+    """Chromium that grants no camera permission by itself (no fake prompt UI): a page that never
+    gets one offers only its default-route addresses, hidden behind mDNS `.local` names."""
+    args = [arg for arg in CHROMIUM_ARGS if arg != "--use-fake-ui-for-media-stream"]
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
 async def browser_two_devices() -> AsyncIterator[Browser]:
     """Chromium with two fake cameras and microphones, to choose between."""
     args = [arg + "=device-count=2" if arg == "--use-fake-device-for-media-stream" else arg
@@ -103,7 +116,7 @@ async def join_firefox(browser: Firefox, participant: dict[str, Any], *, wait: s
                 what="the pre-join view")
     await page.click("#join-button")
     if wait == "welcomed":
-        await until(page, "() => Boolean(window.konsylium?.call?.welcomed)", what="welcomed")
+        await until(page, "() => Boolean(window.konsylium?.call?.lastWelcome)", what="welcomed")
     else:
         await until(page, f"() => window.konsylium?.state === {json.dumps(wait)}", what=wait)
     return page

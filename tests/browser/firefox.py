@@ -143,6 +143,10 @@ class FirefoxPage:
         self.firefox = firefox
         self.index = index
 
+    async def add_init_script(self, source: str) -> None:
+        """Run *source* in every document this page loads, before the document's own scripts."""
+        await self.firefox.command("init_script", page=self.index, source=source)
+
     async def goto(self, url: str) -> None:
         await self.firefox.command("goto", page=self.index, url=url)
 

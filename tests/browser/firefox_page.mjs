@@ -7,7 +7,8 @@
 //   stdin    {"id", "op", ...}                 one command a line; commands may overlap
 //   stdout   {"id", "ok": true, "value"} or {"id", "ok": false, "error"}
 //
-// Commands: new_page -> page number; goto {page, url}; click {page, selector};
+// Commands: new_page -> page number; init_script {page, source} (runs before each document's
+// own scripts, like Playwright's add_init_script); goto {page, url}; click {page, selector};
 // evaluate {page, expression, arg} (a function expression is called with arg, as in Playwright;
 // promises are awaited); errors {page} -> the page's uncaught errors; quit.
 // Firefox is closed when stdin ends, so a test that dies leaves no browser behind.
@@ -63,6 +64,9 @@ async function run(command) {
       await page.setViewport({ width: 1000, height: 700 });
       return index;
     }
+    case "init_script":
+      await pageOf(command).evaluateOnNewDocument(String(command.source));
+      return null;
     case "goto":
       await pageOf(command).goto(command.url, { waitUntil: "load" });
       return null;
