@@ -150,7 +150,6 @@ class LocalRoomService:
         session = _MediaSession(secrets.token_urlsafe(16), kind, room_id, participant_id, peer)
         self._sessions[session.id] = session
         peer.on_close.connect(lambda _: self._forget(session, "its connection closed"))
-        self.rooms.expect_connection(peer)
         return session.id
 
     def _forget(self, session: _MediaSession, why: str) -> None:
@@ -211,6 +210,7 @@ class LocalRoomService:
         except BaseException:
             await subscriber.close()
             raise
+        self.rooms.expect_connection(subscriber)  # a WHIP publisher's deadline is set by the live room
         return answer, self._open("whep", room.id, viewer.id, subscriber)
 
     async def end_session(self, room_id: str, session_id: str) -> None:
