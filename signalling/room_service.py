@@ -205,13 +205,14 @@ class LocalRoomService:
             raise TooManySessions(f"this room has its maximum of {MAX_WHEP_PER_ROOM} WHEP sessions")
         self.rooms.admit()
         subscriber = self.rooms.sfu.create_subscriber()
+        session_id = self._open("whep", room.id, viewer.id, subscriber)  # counted while it negotiates
         try:
             answer = await subscriber.answer(sdp, tracks)
         except BaseException:
-            await subscriber.close()
+            await subscriber.close()  # which forgets the session
             raise
         self.rooms.expect_connection(subscriber)  # a WHIP publisher's deadline is set by the live room
-        return answer, self._open("whep", room.id, viewer.id, subscriber)
+        return answer, session_id
 
     async def end_session(self, room_id: str, session_id: str) -> None:
         session = self._sessions.get(session_id)

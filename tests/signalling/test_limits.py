@@ -42,10 +42,23 @@ async def test_whep_sessions_per_viewer_are_bounded_and_refused_with_429(live: L
         assert status == 201, body
     status, headers, body = await post(url, offer, bearer(viewer_p["token"]))
     assert status == 429, body
+    statuses = await asyncio.gather(*(post(url, offer, bearer(viewer_p["token"])) for _ in range(5)))
+    assert [s for s, _, _ in statuses] == [429] * 5
     assert headers["Content-Type"].startswith("application/problem+json")
     assert headers["Retry-After"] == str(TooManySessions.retry_after)
     totals = await live.settled_totals()
     assert (totals.subscribers, totals.publishers) == (MAX_WHEP_PER_VIEWER, 1)  # the host still publishes
+
+
+async def test_concurrent_whep_requests_cannot_pass_the_limit(live: LiveNode) -> None:
+    doctor_p, viewer_p, room_id = await publishing_room(live)
+    offer = await WhepViewer().offer()
+    url = f"{live.url}/whep/{room_id}?participant={doctor_p['id']}"
+    answers = await asyncio.gather(*(post(url, offer, bearer(viewer_p["token"]))
+                                     for _ in range(MAX_WHEP_PER_VIEWER + 6)))
+    statuses = sorted(status for status, _, _ in answers)
+    assert statuses == [201] * MAX_WHEP_PER_VIEWER + [429] * 6
+    assert (await live.settled_totals()).subscribers == MAX_WHEP_PER_VIEWER
 
 
 async def test_bad_offers_leave_nothing_behind(live: LiveNode) -> None:
