@@ -25,8 +25,9 @@ $(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
 
 # System packages the tests use: a real redis-server, Debian's Chromium and Firefox ESR, and
 # GStreamer's webrtcbin with Debian's Python bindings (an independent WebRTC stack as a WHIP/WHEP
-# client, run by /usr/bin/python3).
-APT_PACKAGES := redis-server chromium firefox-esr python3-gi python3-gst-1.0 gir1.2-gst-plugins-base-1.0 \
+# client, run by /usr/bin/python3); iproute2 puts Firefox in a network namespace of its own
+# (tests/browser/test_firefox_netns.py).
+APT_PACKAGES := redis-server chromium firefox-esr iproute2 python3-gi python3-gst-1.0 gir1.2-gst-plugins-base-1.0 \
   gir1.2-gst-plugins-bad-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
   gstreamer1.0-nice gstreamer1.0-tools
 $(APT_STAMP): Makefile | $(VENV)/bin/python

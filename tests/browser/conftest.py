@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -92,12 +92,13 @@ LaunchFirefox = Callable[..., Awaitable[Firefox]]
 
 @pytest.fixture
 async def firefox(tmp_path: Path) -> AsyncIterator[LaunchFirefox]:
-    """Start Firefox ESR processes (``await firefox(prefs)``); all are closed after the test."""
+    """Start Firefox ESR processes (``await firefox(prefs)``, or ``firefox(prefs, wrapper=[...])`` to
+    run it under a command such as ``ip netns exec NAME``); all are closed after the test."""
     launched: list[Firefox] = []
 
-    async def launch(prefs: dict[str, Any] | None = None) -> Firefox:
+    async def launch(prefs: dict[str, Any] | None = None, wrapper: Sequence[str] = ()) -> Firefox:
         browser = await Firefox.launch(tmp_path / f"firefox-{len(launched)}.log",
-                                       FIREFOX_CAMERA_ALLOWED if prefs is None else prefs)
+                                       FIREFOX_CAMERA_ALLOWED if prefs is None else prefs, wrapper)
         launched.append(browser)
         return browser
 

@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +57,16 @@ class Firefox:
         self._reader: asyncio.Task[None] | None = None
 
     @classmethod
-    async def launch(cls, log_path: Path, prefs: dict[str, Any] | None = None) -> Firefox:
+    async def launch(cls, log_path: Path, prefs: dict[str, Any] | None = None,
+                     wrapper: Sequence[str] = ()) -> Firefox:
+        """Start the driver and Firefox; *wrapper* is a command prefix for both, e.g.
+        ``ip netns exec NAME`` to run them in a network namespace."""
         node = shutil.which("node")
         if node is None:
             raise RuntimeError("node is not installed: run `make test`, which installs npm")
         with open(log_path, "ab") as log:  # the child keeps its own copy as stderr
             proc = await asyncio.create_subprocess_exec(
-                node, str(SCRIPT), json.dumps({"executable": FIREFOX, "prefs": prefs or {}}),
+                *wrapper, node, str(SCRIPT), json.dumps({"executable": FIREFOX, "prefs": prefs or {}}),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log,
                 limit=16 * 1024 * 1024,
             )
