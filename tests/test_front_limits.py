@@ -81,7 +81,9 @@ def test_healthz_answers_under_a_flood_of_half_open_connections(tmp_path: Path) 
             s.close()
         time.sleep(0.5)
         log = node.stderr()
-    assert "out of system resource" not in log
+    # A burst may still meet the descriptor limit before the cap has closed the oldest
+    # connections (their sockets close on the next loop turn): the line is rate-limited.
+    assert log.count("out of system resource") <= 2, log[-2000:]
     assert "Traceback" not in log
     assert len(log) < 20_000, log[-2000:]
 
