@@ -18,13 +18,13 @@ from typing import Any
 
 import jwt
 import pytest
-import socketio
 from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rooms.clock import ManualClock
 from tests.conftest import NOW, SECRET, book, claims_of
+from tests.signalling.clients import connect_error
 from tests.strategies import json_values, nasty_text
 
 Client = TestClient[Any, Any]
@@ -61,17 +61,7 @@ async def whip_problem(client: Client, room_id: str, token: str) -> dict[str, An
 
 async def socket_refusal(client: Client, token: Any) -> dict[str, Any]:
     """Connect with *token* and return the refusal's data (fails if the connection is accepted)."""
-    sio = socketio.AsyncClient(reconnection=False)
-    refused: dict[str, Any] = {}
-
-    @sio.on("connect_error")
-    def on_error(data: Any) -> None:
-        refused.update(data if isinstance(data, dict) else {"message": data})
-
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        await sio.connect(str(client.make_url("/")), auth={"token": token}, transports=["websocket"])
-    await sio.disconnect()
-    return refused
+    return await connect_error(str(client.make_url("/")), {"token": token})
 
 
 @pytest.mark.parametrize(("claim", "value"), BAD_CLAIMS, ids=IDS)

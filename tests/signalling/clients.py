@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pytest
 import socketio
 from aiortc import (
     MediaStreamTrack,
@@ -42,6 +43,21 @@ async def until(predicate: Callable[[], bool], timeout: float = 10.0, what: str 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+async def connect_error(url: str, auth_payload: Any) -> dict[str, Any]:
+    """Connect and return the refusal's data (fails if the connection is accepted)."""
+    sio = socketio.AsyncClient(reconnection=False)
+    refused: dict[str, Any] = {}
+
+    @sio.on("connect_error")
+    def on_error(data: Any) -> None:
+        refused.update(data if isinstance(data, dict) else {"message": data})
+
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await sio.connect(url, auth=auth_payload, transports=["websocket"])
+    await sio.disconnect()
+    return refused
 
 
 class MovingBar(VideoStreamTrack):

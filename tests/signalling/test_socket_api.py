@@ -5,27 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-import pytest
-import socketio
 
 from tests.conftest import auth
-from tests.signalling.clients import Client, until
+from tests.signalling.clients import Client, connect_error, until
 from tests.signalling.conftest import DOCTOR, PATIENT, VIEWER, LiveNode
-
-
-async def connect_error(url: str, auth_payload: Any) -> dict[str, Any]:
-    """Connect and return the refusal's data (fails if the connection is accepted)."""
-    sio = socketio.AsyncClient(reconnection=False)
-    refused: dict[str, Any] = {}
-
-    @sio.on("connect_error")
-    def on_error(data: Any) -> None:
-        refused.update(data if isinstance(data, dict) else {"message": data})
-
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        await sio.connect(url, auth=auth_payload, transports=["websocket"])
-    await sio.disconnect()
-    return refused
 
 
 async def test_bad_tokens_are_refused_with_a_code(live: LiveNode) -> None:
