@@ -6,7 +6,10 @@ Clients may touch aiortc internals directly (to capture and drop packets); the S
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +36,16 @@ from sfu.aiortc_internals import configure_host_addresses
 
 LOOPBACK = ("127.0.0.1",)
 WIDTH, HEIGHT = 320, 240
+
+
+def resources() -> tuple[int, set[str], int]:
+    """What this process holds now, to compare before and after: (asyncio tasks, thread names, open fds)."""
+    gc.collect()
+    tasks = len(asyncio.all_tasks())
+    # aiortc encoders run in the default executor, whose worker threads are reused, not leaked.
+    threads = {t.name for t in threading.enumerate() if not t.name.startswith("asyncio_")}
+    fds = len(os.listdir("/proc/self/fd"))
+    return tasks, threads, fds
 
 
 async def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:

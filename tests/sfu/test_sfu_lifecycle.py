@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import gc
-import os
 import threading
 
 import pytest
-from sfu_peers import LOOPBACK, PublisherClient, SubscriberClient, wait_for
+from sfu_peers import LOOPBACK, PublisherClient, SubscriberClient, resources, wait_for
 
 from sfu import (
     ForwarderState,
@@ -24,17 +22,8 @@ from sfu import (
 )
 
 
-def _resources() -> tuple[int, set[str], int]:
-    gc.collect()
-    tasks = len(asyncio.all_tasks())
-    # aiortc encoders run in the default executor, whose worker threads are reused, not leaked.
-    threads = {t.name for t in threading.enumerate() if not t.name.startswith("asyncio_")}
-    fds = len(os.listdir("/proc/self/fd"))
-    return tasks, threads, fds
-
-
 async def test_publisher_leaving_tells_subscribers_and_frees_everything() -> None:
-    before = _resources()
+    before = resources()
     sfu = Sfu(SfuConfig(addresses=LOOPBACK))
     pub_client = PublisherClient()
     publisher = await sfu.create_publisher(await pub_client.offer())
@@ -54,7 +43,7 @@ async def test_publisher_leaving_tells_subscribers_and_frees_everything() -> Non
     for client in clients:
         await wait_for(lambda c=client: len(c.tracks) == 2 and c.video().frames > 5, 5, "frames")
     assert sfu.counters.publishers == 1 and sfu.counters.subscribers == 2
-    during = _resources()
+    during = resources()
     assert during[0] > before[0] and during[2] > before[2], "measurement cannot see resources"
 
     await pub_client.close()  # the client leaves; the SFU must notice on its own
@@ -76,7 +65,7 @@ async def test_publisher_leaving_tells_subscribers_and_frees_everything() -> Non
     await sfu.close()  # idempotent
     await publisher.close()
     await asyncio.sleep(0.3)
-    after = _resources()
+    after = resources()
     assert after[0] <= before[0], f"asyncio tasks leaked: {asyncio.all_tasks()}"
     assert after[1] <= before[1], f"threads leaked: {after[1] - before[1]}"
     assert after[2] <= before[2], f"file descriptors leaked: {before[2]} -> {after[2]}"

@@ -8,10 +8,7 @@ Chromium-shaped one) line by line and byte by byte; every result must be an answ
 from __future__ import annotations
 
 import asyncio
-import gc
-import os
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sdp_samples import CHROMIUM_OFFER
-from sfu_peers import LOOPBACK, PublisherClient, SubscriberClient, client_pc
+from sfu_peers import LOOPBACK, PublisherClient, SubscriberClient, client_pc, resources
 
 from sfu import InvalidAnswer, InvalidOffer, NoCandidates, PublishedTrack, Sfu, SfuConfig
 from sfu.aiortc_internals import configure_host_addresses
@@ -28,14 +25,6 @@ from sfu.sdp import check_answer, check_offer
 FUZZ = settings(
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
-
-
-def _resources() -> tuple[int, set[str], int]:
-    gc.collect()
-    tasks = len(asyncio.all_tasks())
-    threads = {t.name for t in threading.enumerate() if not t.name.startswith("asyncio_")}
-    fds = len(os.listdir("/proc/self/fd"))
-    return tasks, threads, fds
 
 
 # --- mutations -------------------------------------------------------------------------
@@ -349,7 +338,7 @@ async def test_failed_negotiations_free_everything(peers) -> None:
         whep_offer.replace("m=video ", "m=text "),
         b"\xff\xfe v=0",
     ]
-    baseline = _resources()
+    baseline = resources()
     for _ in range(15):
         for offer in bad_offers:
             with pytest.raises(InvalidOffer):
@@ -361,7 +350,7 @@ async def test_failed_negotiations_free_everything(peers) -> None:
         with pytest.raises(NoCandidates):
             await broken.create_publisher(good)
     await asyncio.sleep(0.3)
-    after = _resources()
+    after = resources()
     assert (sfu.counters.publishers, sfu.counters.subscribers) == (1, 0)
     assert list(sfu.publishers) == [publisher.id] and not sfu.subscribers
     assert (broken.counters.publishers, broken.counters.subscribers) == (0, 0)
