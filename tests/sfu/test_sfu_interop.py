@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 import pytest
-from sfu_peers import LOOPBACK, wait_for
+from sfu_peers import LOOPBACK, SubscriberClient, wait_for
 
-from sfu import InvalidOffer, MediaKind, NoCandidates, Sfu, SfuConfig
+from sfu import InvalidOffer, MediaKind, NoCandidates, Sfu, SfuConfig, Subscriber
 from sfu.aiortc_internals import configure_host_addresses
 
 
@@ -25,6 +26,20 @@ def _to_mdns(sdp: str) -> str:
         sdp,
         flags=re.MULTILINE,
     )
+
+
+async def _server_offer_of_everything(sfu: Sfu, peers: Any) -> tuple[SubscriberClient, Subscriber, str]:
+    """Socket.IO style: a client publishing, and the server's offer of all its tracks to a new subscriber.
+
+    Returns (the subscribing client, the SFU's subscriber, the offer)."""
+    pub_client = peers.publisher()
+    publisher = await sfu.create_publisher(await pub_client.offer())
+    await pub_client.accept(publisher.answer)
+    client = peers.subscriber()
+    subscriber = sfu.create_subscriber()
+    for track in publisher.tracks:
+        subscriber.add_track(track)
+    return client, subscriber, await subscriber.create_offer()
 
 
 async def test_publisher_offer_without_bundle_is_refused_clearly(sfu: Sfu, peers) -> None:
@@ -162,14 +177,8 @@ async def test_no_candidates_to_offer_raises_no_candidates_and_frees_everything(
 async def test_mdns_only_answer_to_a_server_offer_connects(sfu: Sfu, peers) -> None:
     """Socket.IO style: the server offers, a browser without camera permission answers with
     mDNS candidates only (and attributes on its extmap lines)."""
-    pub_client = peers.publisher()
-    publisher = await sfu.create_publisher(await pub_client.offer())
-    await pub_client.accept(publisher.answer)
-    client = peers.subscriber()
-    subscriber = sfu.create_subscriber()
-    for track in publisher.tracks:
-        subscriber.add_track(track)
-    answer = await client.answer_server_offer(await subscriber.create_offer())
+    client, subscriber, offer = await _server_offer_of_everything(sfu, peers)
+    answer = await client.answer_server_offer(offer)
     answer = _to_mdns(answer).replace("ssrc-audio-level", "ssrc-audio-level vad=on")
     assert ".local " in answer and "vad=on" in answer
     await subscriber.apply_answer(answer)
@@ -327,14 +336,8 @@ async def test_end_of_candidates_without_a_usable_candidate_waits_for_checks(sfu
 async def test_firefox_shaped_answer_to_a_server_offer_connects(sfu: Sfu, peers) -> None:
     """Socket.IO style: the server offers, Firefox answers with candidates in its first
     m-line only and `a=end-of-candidates` in each."""
-    pub_client = peers.publisher()
-    publisher = await sfu.create_publisher(await pub_client.offer())
-    await pub_client.accept(publisher.answer)
-    client = peers.subscriber()
-    subscriber = sfu.create_subscriber()
-    for track in publisher.tracks:
-        subscriber.add_track(track)
-    answer = _candidates_in_first_only(await client.answer_server_offer(await subscriber.create_offer()))
+    client, subscriber, offer = await _server_offer_of_everything(sfu, peers)
+    answer = _candidates_in_first_only(await client.answer_server_offer(offer))
     await subscriber.apply_answer(answer)
     assert _remote_host_candidates(subscriber) == _client_host_candidates(client)
     await wait_for(lambda: len(client.tracks) == 2 and client.video().frames > 3, 5, "frames at the subscriber")
