@@ -12,6 +12,7 @@ import asyncio
 import json
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -45,14 +46,21 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield proc
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+@asynccontextmanager
+async def chromium_with(args: Sequence[str]) -> AsyncIterator[Browser]:
+    """Debian's Chromium launched with *args*, closed on leaving."""
     async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=list(args))
         try:
             yield chromium
         finally:
             await chromium.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium_with(CHROMIUM_ARGS) as chromium:
+        yield chromium
 
 
 @pytest.fixture
@@ -60,12 +68,8 @@ async def browser_without_permission() -> AsyncIterator[Browser]:
     """Chromium that grants no camera permission by itself (no fake prompt UI): a page that never
     gets one offers only its default-route addresses, hidden behind mDNS `.local` names."""
     args = [arg for arg in CHROMIUM_ARGS if arg != "--use-fake-ui-for-media-stream"]
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with chromium_with(args) as chromium:
+        yield chromium
 
 
 @pytest.fixture
@@ -73,12 +77,8 @@ async def browser_two_devices() -> AsyncIterator[Browser]:
     """Chromium with two fake cameras and microphones, to choose between."""
     args = [arg + "=device-count=2" if arg == "--use-fake-device-for-media-stream" else arg
             for arg in CHROMIUM_ARGS]
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with chromium_with(args) as chromium:
+        yield chromium
 
 
 class EvaluatingPage(Protocol):
