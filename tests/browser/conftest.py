@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,15 +34,23 @@ API_KEY = "key-portal-browser-0123456789abcdef"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture(scope="session")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    data = tmp_path_factory.mktemp("node")
+@contextmanager
+def serving(data: Path, settings: Mapping[str, str] | None = None) -> Iterator[ServerProcess]:
+    """`konsylium serve` with its data and log in *data*, the portal's API key and media on loopback;
+    *settings* (KONSYLIUM_* variables) add to or replace those."""
     env = {
         "KONSYLIUM_DATA_DIR": str(data),
         "KONSYLIUM_API_KEYS": f"portal={API_KEY}",
         "KONSYLIUM_MEDIA_ADDRESSES": "127.0.0.1",
+        **(settings or {}),
     }
     with server(env, data / "server.log") as proc:
+        yield proc
+
+
+@pytest.fixture(scope="session")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with serving(tmp_path_factory.mktemp("node")) as proc:
         yield proc
 
 

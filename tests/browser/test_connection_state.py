@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser
 
-from tests.browser.conftest import API_KEY, VIDEO_PLAYING_JS, book, cancel, join, new_page, until
-from tests.processes import ServerProcess, server
+from tests.browser.conftest import VIDEO_PLAYING_JS, book, cancel, join, new_page, serving, until
+from tests.processes import ServerProcess
 
 # Chromium that can never connect media: ICE limited to relays, and there are none.
 NO_ICE_JS = """
@@ -42,14 +42,7 @@ WATCH_STATES_JS = """() => {
 @pytest.fixture(scope="module")
 def one_worker_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A node whose rooms all live in one media worker process."""
-    data = tmp_path_factory.mktemp("one-worker")
-    env = {
-        "KONSYLIUM_DATA_DIR": str(data),
-        "KONSYLIUM_API_KEYS": f"portal={API_KEY}",
-        "KONSYLIUM_MEDIA_ADDRESSES": "127.0.0.1",
-        "KONSYLIUM_WORKERS": "1",
-    }
-    with server(env, data / "server.log") as proc:
+    with serving(tmp_path_factory.mktemp("one-worker"), {"KONSYLIUM_WORKERS": "1"}) as proc:
         yield proc
 
 

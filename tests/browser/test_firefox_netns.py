@@ -27,7 +27,6 @@ import pytest
 from playwright.async_api import Browser
 
 from tests.browser.conftest import (
-    API_KEY,
     AUDIO_FLOWING_JS,
     VIDEO_PLAYING_JS,
     EvaluatingPage,
@@ -35,10 +34,11 @@ from tests.browser.conftest import (
     book,
     join,
     join_firefox,
+    serving,
     until,
 )
 from tests.browser.firefox import FIREFOX_NO_PERMISSION, FirefoxPage
-from tests.processes import ServerProcess, server
+from tests.processes import ServerProcess
 
 IP = "/usr/sbin/ip"  # iproute2, in the Makefile's APT_PACKAGES
 
@@ -111,14 +111,11 @@ def netns() -> Iterator[Netns]:
 @pytest.fixture(scope="module")
 def veth_node(netns: Netns, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A node whose HTTP answers on every address and whose media is on loopback and the veth's host end."""
-    data = tmp_path_factory.mktemp("veth-node")
-    env = {
-        "KONSYLIUM_DATA_DIR": str(data),
-        "KONSYLIUM_API_KEYS": f"portal={API_KEY}",
+    settings = {
         "KONSYLIUM_HOST": "0.0.0.0",  # 127.0.0.1 for the API and Chromium, the veth host end for Firefox
         "KONSYLIUM_MEDIA_ADDRESSES": f"127.0.0.1,{netns.host_address}",
     }
-    with server(env, data / "server.log") as proc:
+    with serving(tmp_path_factory.mktemp("veth-node"), settings) as proc:
         yield proc
 
 
