@@ -132,7 +132,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
         tasks=tasks,
     )
     front_guard = FrontGuard()
-    handshakes = HandshakeGuard(sio)
+    handshakes = HandshakeGuard(sio, sockets.seated_count)
     app = web.Application(
         middlewares=[metrics.middleware, cors_middleware, problem_middleware, handshakes.middleware,
                      front_guard.middleware],

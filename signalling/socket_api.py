@@ -136,9 +136,9 @@ class SocketApi:
             sio.on(event, self._guarded(event, handler))
         sio.on("*", self._unknown)
 
-    def seated(self, sid: str) -> bool:
-        """True when socket *sid* stands for a participant (it presented a valid token)."""
-        return sid in self._members
+    def seated_count(self) -> int:
+        """How many sockets stand for a participant now."""
+        return len(self._members)
 
     async def end_sessions(self, revocation: Revocation) -> None:
         """Tell the sockets a revocation covers why, and disconnect them (no reconnect grace).
