@@ -244,6 +244,14 @@ AUDIO_FLOWING_JS = """async (pid) => {
   return a > 0 && b > a;
 }"""
 
+# What the page says about the connection, with the peer connections' real states.
+CONN_JS = """() => ({
+  text: document.getElementById('conn-state').textContent,
+  state: window.konsylium.state,
+  publisher: window.konsylium.publisher && window.konsylium.publisher.connectionState,
+  subscriber: window.konsylium.subscriber && window.konsylium.subscriber.connectionState,
+})"""
+
 TILE_IDS_JS = "() => [...document.querySelectorAll('.tile')].map((t) => t.dataset.participantId)"
 
 DIAGNOSTICS_JS = """async () => {

@@ -28,6 +28,7 @@ from playwright.async_api import Browser
 
 from tests.browser.conftest import (
     AUDIO_FLOWING_JS,
+    CONN_JS,
     VIDEO_PLAYING_JS,
     EvaluatingPage,
     LaunchFirefox,
@@ -146,14 +147,6 @@ SELECTED_REMOTE_JS = """async (which) => {
   }
   return null;
 }"""
-
-# What the page says about the connection, with the peer connections' real states.
-CONN_JS = """() => ({
-  text: document.getElementById('conn-state').textContent,
-  state: window.konsylium.state,
-  publisher: window.konsylium.publisher && window.konsylium.publisher.connectionState,
-  subscriber: window.konsylium.subscriber && window.konsylium.subscriber.connectionState,
-})"""
 
 
 async def only_mdns(page: EvaluatingPage, which: str, node: ServerProcess) -> None:

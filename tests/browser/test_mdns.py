@@ -15,6 +15,7 @@ from typing import Any
 from playwright.async_api import Browser
 
 from tests.browser.conftest import (
+    CONN_JS,
     VIDEO_PLAYING_JS,
     EvaluatingPage,
     LaunchFirefox,
@@ -34,14 +35,6 @@ HOST_CANDIDATES_JS = """(which) => {
   return sdp.split('\\r\\n').filter((l) => l.startsWith('a=candidate:') && l.includes(' typ host'))
     .map((l) => l.split(' ')[4]);
 }"""
-
-# What the page says about the connection, with the peer connections' real states.
-CONN_JS = """() => ({
-  text: document.getElementById('conn-state').textContent,
-  state: window.konsylium.state,
-  publisher: window.konsylium.publisher && window.konsylium.publisher.connectionState,
-  subscriber: window.konsylium.subscriber && window.konsylium.subscriber.connectionState,
-})"""
 
 # Chromium publishing a canvas and an oscillator instead of camera and microphone: the page
 # never asks for a device, so it has no permission and Chromium (without the fake prompt UI that
@@ -105,7 +98,9 @@ async def test_a_firefox_page_without_camera_permission_never_claims_a_connectio
     """Firefox without camera permission offers only its default-route addresses as mDNS names.
     On this test bed the server's only media address is loopback, and Firefox never pairs a
     non-loopback candidate with a loopback one (nICEr's rule), so this media cannot connect here
-    (the Chromium test below shows such an offer connecting). What the page says must follow."""
+    (the Chromium test below shows such an offer connecting; tests/browser/test_firefox_netns.py shows
+    Firefox without permission exchanging media from a network namespace of its own). What the page
+    says must follow."""
     room = book(node, [("Jan Kowalski", "host"), ("Anna Nowak", "member")])
     jan, anna = room["participants"]
     page_anna = await join(browser, anna)
