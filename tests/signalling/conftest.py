@@ -107,3 +107,22 @@ async def workers_live(tmp_path: Path) -> AsyncIterator[LiveNode]:
 DOCTOR = ("dr Anna Nowak", "host", "administration")
 PATIENT = ("Jan Kowalski", "member", "citizen")
 VIEWER = ("Obserwator", "viewer", "citizen")
+
+
+async def doctor_and_patient(live: LiveNode) -> tuple[dict[str, Any], Client, Client]:
+    """A room booked for DOCTOR and PATIENT, both connected by Socket.IO: (room, doctor, patient)."""
+    room = await live.book(DOCTOR, PATIENT)
+    doctor, patient = (live.client(p["token"]) for p in room["participants"])
+    await doctor.connect()
+    await patient.connect()
+    return room, doctor, patient
+
+
+async def patient_watching(live: LiveNode) -> tuple[dict[str, Any], dict[str, Any], Client]:
+    """A room booked for DOCTOR and PATIENT, only the patient connected by Socket.IO, to watch the doctor
+    publish some other way (WHIP): (room, the doctor's participant, the patient's client)."""
+    room = await live.book(DOCTOR, PATIENT)
+    doctor_p, patient_p = room["participants"]
+    watcher = live.client(patient_p["token"])
+    await watcher.connect()
+    return room, doctor_p, watcher

@@ -12,7 +12,15 @@ from signalling.errors import TooManySessions
 from signalling.room_service import MAX_WHEP_PER_VIEWER, LocalRoomService
 from signalling.socket_api import BURST
 from tests.signalling.clients import WhepViewer, client_pc, publish_offer, until
-from tests.signalling.conftest import DOCTOR, PATIENT, VIEWER, LiveNode, running_node
+from tests.signalling.conftest import (
+    DOCTOR,
+    PATIENT,
+    VIEWER,
+    LiveNode,
+    doctor_and_patient,
+    patient_watching,
+    running_node,
+)
 from tests.signalling.test_whip_whep import bearer, post
 
 
@@ -131,10 +139,7 @@ async def test_concurrent_publishes_from_one_socket_leave_one_publisher(live: Li
 
 
 async def test_delete_of_a_replaced_whip_session_keeps_the_live_one(live: LiveNode) -> None:
-    room = await live.book(DOCTOR, PATIENT)
-    doctor_p, patient_p = room["participants"]
-    watcher = live.client(patient_p["token"])
-    await watcher.connect()
+    room, doctor_p, watcher = await patient_watching(live)
     first, second = client_pc(), client_pc()
     try:
         status, old, _ = await post(f"{live.url}/whip/{room['id']}", await publish_offer(first),
@@ -157,10 +162,7 @@ async def test_delete_of_a_replaced_whip_session_keeps_the_live_one(live: LiveNo
 
 
 async def test_a_flood_of_messages_is_rate_limited_and_not_broadcast(live: LiveNode) -> None:
-    room = await live.book(DOCTOR, PATIENT)
-    doctor, patient = (live.client(p["token"]) for p in room["participants"])
-    await doctor.connect()
-    await patient.connect()
+    room, doctor, patient = await doctor_and_patient(live)
     acks = [await patient.sio.call("mute", {"kind": "audio", "muted": n % 2 == 0}) for n in range(300)]
     refused = [a for a in acks if not a["ok"]]
     assert refused and all(a["error"]["code"] == "rate_limited" for a in refused)
@@ -172,10 +174,7 @@ async def test_a_flood_of_messages_is_rate_limited_and_not_broadcast(live: LiveN
 
 
 async def test_repeated_mute_is_not_broadcast(live: LiveNode) -> None:
-    room = await live.book(DOCTOR, PATIENT)
-    doctor, patient = (live.client(p["token"]) for p in room["participants"])
-    await doctor.connect()
-    await patient.connect()
+    _, doctor, patient = await doctor_and_patient(live)
     for _ in range(5):
         assert (await patient.sio.call("mute", {"kind": "video", "muted": True}))["ok"]
     await asyncio.sleep(0.3)

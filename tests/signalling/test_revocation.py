@@ -17,7 +17,15 @@ from aiortc import RTCSessionDescription
 
 from tests.conftest import auth
 from tests.signalling.clients import Client, WhepViewer, client_pc, publish_offer, until
-from tests.signalling.conftest import DOCTOR, PATIENT, VIEWER, LiveNode, running_node
+from tests.signalling.conftest import (
+    DOCTOR,
+    PATIENT,
+    VIEWER,
+    LiveNode,
+    doctor_and_patient,
+    patient_watching,
+    running_node,
+)
 from tests.signalling.test_whip_whep import bearer, post
 
 REVOKED_WITHIN = 1.0  # seconds: the issue's "within a second"
@@ -35,14 +43,11 @@ def errors_of(client: Client) -> list[str]:
 
 async def in_call(live: LiveNode) -> tuple[dict[str, Any], Client, Client]:
     """Doctor and patient both connected and publishing, each decoding the other."""
-    room = await live.book(DOCTOR, PATIENT)
-    doctor_p, patient_p = room["participants"]
-    doctor, patient = live.client(doctor_p["token"]), live.client(patient_p["token"])
-    await doctor.connect()
-    await patient.connect()
+    room, doctor, patient = await doctor_and_patient(live)
+    patient_id = room["participants"][1]["id"]
     assert (await doctor.publish())["ok"]
     assert (await patient.publish())["ok"]
-    await until(lambda: (v := doctor.video_from(patient_p["id"])) is not None and len(v.distinct) > 3,
+    await until(lambda: (v := doctor.video_from(patient_id)) is not None and len(v.distinct) > 3,
                 timeout=15, what="doctor decoding the patient")
     return room, doctor, patient
 
@@ -95,10 +100,7 @@ async def test_cancelled_room_ends_sockets_and_whep_viewers(live: LiveNode) -> N
 
 
 async def test_removed_whip_publisher_is_cut_off_and_delete_says_why(live: LiveNode) -> None:
-    room = await live.book(DOCTOR, PATIENT)
-    doctor_p, patient_p = room["participants"]
-    watcher = live.client(patient_p["token"])
-    await watcher.connect()
+    room, doctor_p, watcher = await patient_watching(live)
     pc = client_pc()
     try:
         status, headers, answer = await post(f"{live.url}/whip/{room['id']}", await publish_offer(pc),

@@ -8,7 +8,7 @@ import aiohttp
 
 from tests.conftest import auth
 from tests.signalling.clients import Client, connect_error, until
-from tests.signalling.conftest import DOCTOR, PATIENT, VIEWER, LiveNode
+from tests.signalling.conftest import DOCTOR, PATIENT, VIEWER, LiveNode, doctor_and_patient
 
 
 async def test_bad_tokens_are_refused_with_a_code(live: LiveNode) -> None:
@@ -157,10 +157,7 @@ async def test_reconnect_within_grace_is_the_same_participant(live: LiveNode) ->
 
 
 async def test_no_reconnect_within_grace_removes_the_participant(live: LiveNode) -> None:
-    room = await live.book(DOCTOR, PATIENT)
-    doctor, patient = (live.client(p["token"]) for p in room["participants"])
-    await doctor.connect()
-    await patient.connect()
+    _, doctor, patient = await doctor_and_patient(live)
     await patient.publish()
     await patient.sio.eio.disconnect(abort=True)
     await until(lambda: any(e["reason"] == "timeout" for e in doctor.named("participant_left")),
@@ -199,13 +196,9 @@ async def test_expired_token_is_refused(live: LiveNode) -> None:
 
 async def doctor_publishing_to_patient(live: LiveNode) -> tuple[str, Client, Client]:
     """A booked doctor and patient, both connected, the doctor publishing: (doctor id, doctor, patient)."""
-    room = await live.book(DOCTOR, PATIENT)
-    doctor_p, patient_p = room["participants"]
-    doctor, patient = live.client(doctor_p["token"]), live.client(patient_p["token"])
-    await doctor.connect()
-    await patient.connect()
+    room, doctor, patient = await doctor_and_patient(live)
     assert (await doctor.publish())["ok"]
-    return doctor_p["id"], doctor, patient
+    return room["participants"][0]["id"], doctor, patient
 
 
 async def test_a_failed_republish_keeps_the_media_already_sent(live: LiveNode) -> None:

@@ -9,7 +9,7 @@ from aiortc import RTCSessionDescription
 
 from tests.conftest import auth
 from tests.signalling.clients import WhepViewer, client_pc, publish_offer, until
-from tests.signalling.conftest import DOCTOR, PATIENT, VIEWER, LiveNode
+from tests.signalling.conftest import DOCTOR, PATIENT, VIEWER, LiveNode, patient_watching
 
 SDP = {"Content-Type": "application/sdp"}
 NO_MEDIA = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
@@ -25,10 +25,7 @@ async def post(url: str, body: str, headers: dict[str, str]) -> tuple[int, dict[
 
 
 async def test_whip_publisher_is_seen_by_socket_participants(live: LiveNode) -> None:
-    room = await live.book(DOCTOR, PATIENT)
-    doctor_p, patient_p = room["participants"]
-    watcher = live.client(patient_p["token"])
-    await watcher.connect()
+    room, doctor_p, watcher = await patient_watching(live)
     pc = client_pc()
     offer = await publish_offer(pc)
     status, headers, answer = await post(f"{live.url}/whip/{room['id']}", offer, bearer(doctor_p["token"]))
