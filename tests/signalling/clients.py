@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import numpy as np
 import pytest
 import socketio
@@ -23,6 +24,19 @@ from av import VideoFrame
 from loadtests.media_clients import LOOPBACK
 from loadtests.sources import ToneTrack
 from sfu.aiortc_internals import configure_host_addresses
+
+SDP = {"Content-Type": "application/sdp"}
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Headers of a WHIP/WHEP request: the token and an SDP body."""
+    return {"Authorization": f"Bearer {token}", **SDP}
+
+
+async def post(url: str, body: str, headers: dict[str, str]) -> tuple[int, dict[str, str], str]:
+    """POST *body*; return the status, the headers and the text of the response."""
+    async with aiohttp.ClientSession() as http, http.post(url, data=body, headers=headers) as resp:
+        return resp.status, dict(resp.headers), await resp.text()
 
 
 def client_pc() -> RTCPeerConnection:
@@ -216,6 +230,13 @@ class WhepViewer:
 
     async def accept(self, answer: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+
+    async def watch(self, whep_url: str, token: str) -> dict[str, str]:
+        """POST this viewer's offer to *whep_url*, expect 201 and take the answer; return the response headers."""
+        status, headers, answer = await post(whep_url, await self.offer(), bearer(token))
+        assert status == 201, answer
+        await self.accept(answer)
+        return headers
 
     def video_moving(self) -> bool:
         return "video" in self.received and len(self.received["video"].distinct) > 3

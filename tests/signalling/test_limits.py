@@ -11,7 +11,7 @@ from aiortc import RTCSessionDescription
 from signalling.errors import TooManySessions
 from signalling.room_service import MAX_WHEP_PER_VIEWER, LocalRoomService
 from signalling.socket_api import BURST
-from tests.signalling.clients import WhepViewer, client_pc, publish_offer, until
+from tests.signalling.clients import WhepViewer, bearer, client_pc, post, publish_offer, until
 from tests.signalling.conftest import (
     DOCTOR,
     PATIENT,
@@ -21,7 +21,6 @@ from tests.signalling.conftest import (
     patient_watching,
     running_node,
 )
-from tests.signalling.test_whip_whep import bearer, post
 
 
 def local(live: LiveNode) -> LocalRoomService:

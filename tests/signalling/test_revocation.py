@@ -16,7 +16,7 @@ import pytest
 from aiortc import RTCSessionDescription
 
 from tests.conftest import auth
-from tests.signalling.clients import Client, WhepViewer, client_pc, publish_offer, until
+from tests.signalling.clients import Client, WhepViewer, bearer, client_pc, post, publish_offer, until
 from tests.signalling.conftest import (
     DOCTOR,
     PATIENT,
@@ -26,7 +26,6 @@ from tests.signalling.conftest import (
     patient_watching,
     running_node,
 )
-from tests.signalling.test_whip_whep import bearer, post
 
 REVOKED_WITHIN = 1.0  # seconds: the "within a second"
 
@@ -80,10 +79,7 @@ async def test_cancelled_room_ends_sockets_and_whep_viewers(live: LiveNode) -> N
     assert (await doctor.publish())["ok"]
     viewer = WhepViewer()
     try:
-        status, _, answer = await post(f"{live.url}/whep/{room['id']}?participant={doctor_p['id']}",
-                                       await viewer.offer(), bearer(viewer_p["token"]))
-        assert status == 201, answer
-        await viewer.accept(answer)
+        await viewer.watch(f"{live.url}/whep/{room['id']}?participant={doctor_p['id']}", viewer_p["token"])
         await until(viewer.video_moving, timeout=15, what="WHEP viewer decoding")
         assert await api(live, "DELETE", f"/rooms/{room['id']}") == 204
         await until(lambda: not doctor.sio.connected, timeout=REVOKED_WITHIN, what="socket disconnected")
@@ -160,10 +156,7 @@ async def test_closing_window_ends_viewing_but_not_the_call(tmp_path: Path) -> N
         assert (await host.publish())["ok"]
         viewer = WhepViewer()
         try:
-            status, _, answer = await post(f"{live.url}/whep/{room['id']}?participant={host_p['id']}",
-                                           await viewer.offer(), bearer(viewer_p["token"]))
-            assert status == 201, answer
-            await viewer.accept(answer)
+            await viewer.watch(f"{live.url}/whep/{room['id']}?participant={host_p['id']}", viewer_p["token"])
             await until(viewer.video_moving, timeout=15, what="viewer decoding")
             await until(lambda: live.node.rooms.totals().subscribers == 0, timeout=15,
                         what="the WHEP session ended at the window's close")
@@ -182,10 +175,7 @@ async def test_removed_viewer_loses_their_whep_sessions_only(live: LiveNode) -> 
     removed, kept = WhepViewer(), WhepViewer()
     try:
         for viewer, token in ((removed, viewer_p["token"]), (kept, patient_p["token"])):
-            status, _, answer = await post(f"{live.url}/whep/{room['id']}?participant={doctor_p['id']}",
-                                           await viewer.offer(), bearer(token))
-            assert status == 201, answer
-            await viewer.accept(answer)
+            await viewer.watch(f"{live.url}/whep/{room['id']}?participant={doctor_p['id']}", token)
         await until(lambda: removed.video_moving() and kept.video_moving(), timeout=15, what="both decoding")
         assert await api(live, "DELETE", f"/rooms/{room['id']}/participants/{viewer_p['id']}") == 204
         await until(lambda: removed.pc.connectionState in ("closed", "failed"), timeout=5,

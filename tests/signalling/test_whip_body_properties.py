@@ -15,9 +15,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.signalling.clients import WhepViewer, client_pc, publish_offer, until
+from tests.signalling.clients import SDP, WhepViewer, client_pc, publish_offer, until
 from tests.signalling.conftest import DOCTOR, PATIENT, VIEWER, LiveNode, running_node
-from tests.signalling.test_whip_whep import SDP
 from tests.strategies import nasty_text
 
 

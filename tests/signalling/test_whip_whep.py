@@ -8,20 +8,10 @@ import aiohttp
 from aiortc import RTCSessionDescription
 
 from tests.conftest import auth
-from tests.signalling.clients import WhepViewer, client_pc, publish_offer, until
+from tests.signalling.clients import SDP, WhepViewer, bearer, client_pc, post, publish_offer, until
 from tests.signalling.conftest import DOCTOR, PATIENT, VIEWER, LiveNode, patient_watching
 
-SDP = {"Content-Type": "application/sdp"}
 NO_MEDIA = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", **SDP}
-
-
-async def post(url: str, body: str, headers: dict[str, str]) -> tuple[int, dict[str, str], str]:
-    async with aiohttp.ClientSession() as http, http.post(url, data=body, headers=headers) as resp:
-        return resp.status, dict(resp.headers), await resp.text()
 
 
 async def test_whip_publisher_is_seen_by_socket_participants(live: LiveNode) -> None:
@@ -56,10 +46,7 @@ async def test_whep_pulls_a_socket_participant(live: LiveNode) -> None:
     await doctor.connect()
     assert (await doctor.publish())["ok"]
     viewer = WhepViewer()
-    url = f"{live.url}/whep/{room['id']}?participant={doctor_p['id']}"
-    status, headers, answer = await post(url, await viewer.offer(), bearer(viewer_p["token"]))
-    assert status == 201, answer
-    await viewer.accept(answer)
+    headers = await viewer.watch(f"{live.url}/whep/{room['id']}?participant={doctor_p['id']}", viewer_p["token"])
     await until(viewer.video_moving, timeout=15, what="WHEP client decoding video")
     await until(viewer.audio_flowing, what="WHEP audio")
     async with aiohttp.ClientSession() as http, http.delete(headers["Location"]) as resp:
