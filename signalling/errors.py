@@ -17,6 +17,7 @@ from sfu import InvalidAnswer, InvalidOffer, NoCandidates, SfuError
 
 __all__ = [
     "KNOWN",
+    "BadRequest",
     "BadSdp",
     "Forbidden",
     "LiveError",
@@ -36,6 +37,15 @@ class LiveError(DomainError):
     """Base of live-room errors: a DomainError (HTTP status) with a Socket.IO code."""
 
     code: ClassVar[str] = "bad_request"
+
+
+class BadRequest(LiveError):
+    """A message of the wrong shape; the detail names the field."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+    code = "bad_request"
 
 
 class BadSdp(LiveError):

@@ -2,8 +2,10 @@
 
 This is the one place for participant state and permissions during a call;
 the Socket.IO and WHIP/WHEP edges call into it and it tells clients what
-changed through a `Notifier`. Lobby, host controls, screen sharing and chat
-extend `Member` and `LiveRoom` here.
+changed through a `Notifier`. What participants ask of the room arrives as
+messages (`signalling.messages`), each dispatched by `LiveRoom.deliver` to the
+one method marked `@handles(ThatMessage)`: a new room action is a message class
+and a handler here.
 """
 
 from __future__ import annotations
@@ -24,6 +26,17 @@ from sfu import ActiveSpeakerDetector, MediaKind, NoCandidates, PublishedTrack, 
 from signalling.admission import Admission
 from signalling.background import BackgroundTasks
 from signalling.errors import Forbidden, NegotiationInProgress, NoOfferPending, NotJoined, ServerBusy
+from signalling.messages import (
+    Leave,
+    Message,
+    Mute,
+    Publish,
+    Sender,
+    SubscriberAnswer,
+    Unpublish,
+    handler_table,
+    handles,
+)
 
 __all__ = [
     "ICE_DEADLINE",
@@ -173,6 +186,40 @@ class LiveRoom:
         return {"you": member.view(), "room": self.room_view(),
                 "participants": [m.view() for m in self.others(member)], "resumed": resumed,
                 "active_speaker": self._speaker_id(self.speakers.speaker)}
+
+    # -- messages -------------------------------------------------------------
+
+    async def deliver(self, member: Member | None, message: Message) -> dict[str, Any]:
+        """Run *message* from *member* (None: the integrator, through the API); return the ack's fields."""
+        sender = Sender.PARTICIPANT if member is not None else Sender.API
+        if sender not in message.senders:
+            raise Forbidden(f"'{message.name}' cannot be sent by the {sender.value}")
+        result: dict[str, Any] = await HANDLERS[type(message)](self, member, message)
+        return result
+
+    @handles(Publish)
+    async def _on_publish(self, member: Member, message: Publish) -> dict[str, Any]:
+        return {"sdp": await self.publish(member, message.sdp)}
+
+    @handles(Unpublish)
+    async def _on_unpublish(self, member: Member, message: Unpublish) -> dict[str, Any]:
+        await self.unpublish(member)
+        return {}
+
+    @handles(SubscriberAnswer)
+    async def _on_subscriber_answer(self, member: Member, message: SubscriberAnswer) -> dict[str, Any]:
+        await self.subscriber_answered(member, message.sdp)
+        return {}
+
+    @handles(Mute)
+    async def _on_mute(self, member: Member, message: Mute) -> dict[str, Any]:
+        await self.set_muted(member, message.kind, message.muted)
+        return {}
+
+    @handles(Leave)
+    async def _on_leave(self, member: Member, message: Leave) -> dict[str, Any]:
+        await self.depart(member, "left")
+        return {}
 
     # -- arrival and departure ----------------------------------------------
 
@@ -409,6 +456,10 @@ class LiveRoom:
                 member.grace.cancel()
             await self._close_media(member)
         self.members.clear()
+
+
+#: The handler of each message type (every declared message has one: checked at import).
+HANDLERS = handler_table(LiveRoom)
 
 
 class LiveRooms:

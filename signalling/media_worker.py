@@ -23,6 +23,7 @@ from rooms.clock import SystemClock
 from rooms.revocation import Revocation, RevocationReason
 from sfu import Sfu, SfuConfig
 from signalling.live_room import LiveRooms
+from signalling.messages import message_from_wire
 from signalling.resources import raise_open_files_limit
 from signalling.room_service import LocalRoomService
 from signalling.wire import participant_from_wire, room_from_wire
@@ -90,11 +91,7 @@ async def _call(service: LocalRoomService, method: str, p: dict[str, Any]) -> An
                                                  p["source_id"], p["sdp"]))
     simple: dict[str, Callable[[], Awaitable[Any]]] = {
         "socket_lost": lambda: service.socket_lost(p["room_id"], p["participant_id"], p["sid"]),
-        "publish": lambda: service.publish(p["room_id"], p["participant_id"], p["sdp"]),
-        "unpublish": lambda: service.unpublish(p["room_id"], p["participant_id"]),
-        "subscriber_answer": lambda: service.subscriber_answer(p["room_id"], p["participant_id"], p["sdp"]),
-        "mute": lambda: service.mute(p["room_id"], p["participant_id"], p["kind"], p["muted"]),
-        "leave": lambda: service.leave(p["room_id"], p["participant_id"]),
+        "deliver": lambda: service.deliver(p["room_id"], p["sender_id"], message_from_wire(p["message"])),
         "end_session": lambda: service.end_session(p["room_id"], p["session_id"]),
         "revoke": lambda: service.revoke(Revocation(p["room_id"], RevocationReason(p["reason"]),
                                                     p["participant_id"])),

@@ -15,13 +15,14 @@ from __future__ import annotations
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from rooms.model import Participant, Room
 from rooms.revocation import Revocation, RevocationReason
 from sfu import Publisher, Subscriber
 from signalling.errors import Forbidden, NotJoined, NotPublishing, SessionEnded, TooManySessions
 from signalling.live_room import LiveRoom, LiveRooms, Member
+from signalling.messages import Message
 
 __all__ = [
     "MAX_WHEP_PER_ROOM",
@@ -56,15 +57,8 @@ class RoomService(Protocol):
 
     async def socket_lost(self, room_id: str, participant_id: str, sid: str) -> None: ...
 
-    async def publish(self, room_id: str, participant_id: str, sdp: str) -> str: ...
-
-    async def unpublish(self, room_id: str, participant_id: str) -> None: ...
-
-    async def subscriber_answer(self, room_id: str, participant_id: str, sdp: str) -> None: ...
-
-    async def mute(self, room_id: str, participant_id: str, kind: str, muted: bool) -> None: ...
-
-    async def leave(self, room_id: str, participant_id: str) -> None: ...
+    async def deliver(self, room_id: str, sender_id: str | None, message: Message) -> dict[str, Any]:
+        """Deliver a room message from participant *sender_id* (None: the integrator); return the ack's fields."""
 
     async def whip_publish(self, room: Room, participant: Participant, sdp: str) -> tuple[str, str]:
         """Seat a participant and receive their media; return (answer, session id)."""
@@ -124,25 +118,14 @@ class LocalRoomService:
         if live is not None and member is not None:
             live.socket_lost(member, sid)
 
-    async def publish(self, room_id: str, participant_id: str, sdp: str) -> str:
-        live, member = self._member(room_id, participant_id)
-        return await live.publish(member, sdp)
-
-    async def unpublish(self, room_id: str, participant_id: str) -> None:
-        live, member = self._member(room_id, participant_id)
-        await live.unpublish(member)
-
-    async def subscriber_answer(self, room_id: str, participant_id: str, sdp: str) -> None:
-        live, member = self._member(room_id, participant_id)
-        await live.subscriber_answered(member, sdp)
-
-    async def mute(self, room_id: str, participant_id: str, kind: str, muted: bool) -> None:
-        live, member = self._member(room_id, participant_id)
-        await live.set_muted(member, kind, muted)
-
-    async def leave(self, room_id: str, participant_id: str) -> None:
-        live, member = self._member(room_id, participant_id)
-        await live.depart(member, "left")
+    async def deliver(self, room_id: str, sender_id: str | None, message: Message) -> dict[str, Any]:
+        if sender_id is None:
+            live = self.rooms.get(room_id)
+            if live is None:
+                raise NotJoined("the room is not live now")
+            return await live.deliver(None, message)
+        live, member = self._member(room_id, sender_id)
+        return await live.deliver(member, message)
 
     # -- WHIP and WHEP sessions ----------------------------------------------------
 

@@ -23,13 +23,13 @@ from rooms.model import Participant, Room
 from rooms.revocation import Revocation, RevocationReason
 from rooms.store import RoomStore
 from rooms.tokens import JoinTokens
-from signalling.errors import RateLimited, socket_code
+from signalling.errors import NotJoined, RateLimited, socket_code
+from signalling.messages import MESSAGES, parse_message
 from signalling.room_service import RoomService
 
-__all__ = ["BURST", "RATE", "ClientError", "SocketApi", "SocketNotifier"]
+__all__ = ["BURST", "RATE", "SocketApi", "SocketNotifier"]
 
 log = logging.getLogger(__name__)
-MAX_SDP = 64 * 1024
 #: Messages per second one socket may send, sustained, and in a burst.
 RATE = 10.0
 BURST = 30.0
@@ -63,15 +63,6 @@ class Seat:
         return True
 
 
-class ClientError(Exception):
-    """A message refused with a protocol error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 class SocketNotifier:
     """Deliver live-room events over Socket.IO (the `Notifier` of production)."""
 
@@ -91,15 +82,6 @@ class SocketNotifier:
     async def drop(self, sid: str, code: str, message: str) -> None:
         await self.sio.emit("error", {"code": code, "message": message, "event": "connect"}, to=sid)
         await self.sio.disconnect(sid)
-
-
-def _text(data: Any, name: str, limit: int = MAX_SDP) -> str:
-    value = data.get(name) if isinstance(data, dict) else None
-    if not isinstance(value, str) or not value.strip():
-        raise ClientError("bad_request", f"'{name}' must be a non-empty string")
-    if len(value) > limit:
-        raise ClientError("bad_request", f"'{name}' is longer than {limit} characters")
-    return value
 
 
 class SocketApi:
@@ -125,15 +107,8 @@ class SocketApi:
         self._members: dict[str, Seat] = {}
         sio.on("connect", self.connect)
         sio.on("disconnect", self.disconnect)
-        handlers: dict[str, Callable[[Seat, Any], Awaitable[dict[str, Any]]]] = {
-            "publish": self.publish,
-            "unpublish": self.unpublish,
-            "subscriber_answer": self.subscriber_answer,
-            "mute": self.mute,
-            "leave": self.leave,
-        }
-        for event, handler in handlers.items():
-            sio.on(event, self._guarded(event, handler))
+        for event in MESSAGES:
+            sio.on(event, self._guarded(event))
         sio.on("*", self._unknown)
 
     def seated_count(self) -> int:
@@ -203,20 +178,22 @@ class SocketApi:
 
     # -- messages ------------------------------------------------------------------
 
-    def _guarded(
-        self, event: str, handler: Callable[[Seat, Any], Awaitable[dict[str, Any]]]
-    ) -> Callable[..., Awaitable[dict[str, Any]]]:
+    def _guarded(self, event: str) -> Callable[..., Awaitable[dict[str, Any]]]:
+        """The handler of one message event: seat, rate, shape, then the room; every outcome acked."""
+
         async def run(sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
             self.on_message(event)
             try:
                 seat = self._members.get(sid)
                 if seat is None:
-                    raise ClientError("not_joined", "wait for 'welcome' before sending messages")
+                    raise NotJoined("wait for 'welcome' before sending messages")
                 if not seat.take():
                     return await self._rate_limited(sid, seat, event)
-                return {"ok": True, **await handler(seat, data)}
-            except ClientError as exc:
-                return await self._refuse(sid, event, exc.code, exc.message)
+                message = parse_message(event, data)
+                reply = await self.service.deliver(seat.room_id, seat.participant_id, message)
+                if message.ends_session:
+                    self._end_seat(seat)
+                return {"ok": True, **reply}
             except Exception as exc:
                 code = socket_code(exc)
                 if code is not None:
@@ -228,6 +205,13 @@ class SocketApi:
                                           f"unexpected failure; error id {error_id}")
 
         return run
+
+    def _end_seat(self, seat: Seat) -> None:
+        """The member left on purpose: forget their sockets (no reconnect grace) and close them."""
+        sids = [sid for sid, other in self._members.items() if other is seat]
+        for sid in sids:
+            del self._members[sid]
+            self.spawn(self.sio.disconnect(sid))  # after the ack is queued
 
     async def _refuse(self, sid: str, event: str, code: str, message: str) -> dict[str, Any]:
         error = {"code": code, "message": message}
@@ -249,32 +233,3 @@ class SocketApi:
         if seat is not None and not seat.take():
             return await self._rate_limited(sid, seat, "unknown")
         return await self._refuse(sid, event[:40], "bad_request", f"unknown event {event[:40]!r}")
-
-    async def publish(self, seat: Seat, data: Any) -> dict[str, Any]:
-        answer = await self.service.publish(seat.room_id, seat.participant_id, _text(data, "sdp"))
-        return {"sdp": answer}
-
-    async def unpublish(self, seat: Seat, data: Any) -> dict[str, Any]:
-        await self.service.unpublish(seat.room_id, seat.participant_id)
-        return {}
-
-    async def subscriber_answer(self, seat: Seat, data: Any) -> dict[str, Any]:
-        await self.service.subscriber_answer(seat.room_id, seat.participant_id, _text(data, "sdp"))
-        return {}
-
-    async def mute(self, seat: Seat, data: Any) -> dict[str, Any]:
-        kind = data.get("kind") if isinstance(data, dict) else None
-        muted = data.get("muted") if isinstance(data, dict) else None
-        if kind not in ("audio", "video") or not isinstance(muted, bool):
-            raise ClientError("bad_request", "send {kind: 'audio' or 'video', muted: true or false}")
-        await self.service.mute(seat.room_id, seat.participant_id, kind, muted)
-        return {}
-
-    async def leave(self, seat: Seat, data: Any) -> dict[str, Any]:
-        sids = [sid for sid, other in self._members.items() if other is seat]
-        for sid in sids:
-            del self._members[sid]  # its disconnect is no network loss: no grace
-        await self.service.leave(seat.room_id, seat.participant_id)
-        for sid in sids:
-            self.spawn(self.sio.disconnect(sid))  # after the ack is queued
-        return {}

@@ -23,13 +23,13 @@ from rooms.store import RoomStore
 from rooms.tokens import JoinGrant, JoinTokens
 from sfu import InvalidOffer, SfuError
 from signalling.errors import BadSdp, Forbidden, NotJoined, ServerBusy
+from signalling.messages import SDP_MAX
 from signalling.room_service import RoomService
 
-__all__ = ["MAX_SDP", "WhipApi", "cors_middleware"]
+__all__ = ["WhipApi", "cors_middleware"]
 
 log = logging.getLogger(__name__)
 SDP = "application/sdp"
-MAX_SDP = 64 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -94,8 +94,8 @@ class WhipApi:
         if request.content_type != SDP:
             raise NotSdp("the body must be an SDP offer with Content-Type: application/sdp")
         raw = await request.read()
-        if len(raw) > MAX_SDP:
-            raise BadSdp(f"the SDP offer is longer than {MAX_SDP} bytes")
+        if len(raw) > SDP_MAX:
+            raise BadSdp(f"the SDP offer is longer than {SDP_MAX} bytes")
         try:
             offer = raw.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -26,6 +26,7 @@ from rooms.revocation import Revocation
 from sfu import SfuConfig
 from signalling.errors import NotJoined, NotPublishing
 from signalling.live_room import Notifier
+from signalling.messages import Message
 from signalling.wire import participant_to_wire, room_to_wire
 from signalling.worker_link import Link
 
@@ -215,24 +216,10 @@ class WorkerRoomService:
         with contextlib.suppress(NotJoined):
             await self._call(room_id, "socket_lost", room_id=room_id, participant_id=participant_id, sid=sid)
 
-    async def publish(self, room_id: str, participant_id: str, sdp: str) -> str:
-        answer: str = await self._call(room_id, "publish", room_id=room_id, participant_id=participant_id,
-                                       sdp=sdp)
-        return answer
-
-    async def unpublish(self, room_id: str, participant_id: str) -> None:
-        await self._call(room_id, "unpublish", room_id=room_id, participant_id=participant_id)
-
-    async def subscriber_answer(self, room_id: str, participant_id: str, sdp: str) -> None:
-        await self._call(room_id, "subscriber_answer", room_id=room_id, participant_id=participant_id,
-                         sdp=sdp)
-
-    async def mute(self, room_id: str, participant_id: str, kind: str, muted: bool) -> None:
-        await self._call(room_id, "mute", room_id=room_id, participant_id=participant_id, kind=kind,
-                         muted=muted)
-
-    async def leave(self, room_id: str, participant_id: str) -> None:
-        await self._call(room_id, "leave", room_id=room_id, participant_id=participant_id)
+    async def deliver(self, room_id: str, sender_id: str | None, message: Message) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(room_id, "deliver", room_id=room_id, sender_id=sender_id,
+                                                  message=message.to_wire())
+        return result
 
     async def whip_publish(self, room: Room, participant: Participant, sdp: str) -> tuple[str, str]:
         answer, session_id = await self._call(room.id, "whip_publish", place=True, room=room_to_wire(room),

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from sfu import InvalidOffer
+from signalling.messages import Publish
 from signalling.room_service import NotJoined
 from signalling.worker_link import Link, LinkClosed, RemoteError
 from signalling.workers import LeastLoadedPlacement, WorkerRoomService
@@ -89,7 +90,7 @@ async def test_a_dead_worker_resets_its_rooms_and_clients_come_back(workers_live
     await until(lambda: not doctor.sio.connected, what="sockets reset")
     assert service.placement.find(room["id"]) is None
     with pytest.raises(NotJoined):
-        await service.publish(room["id"], room["participants"][0]["id"], "v=0")
+        await service.deliver(room["id"], room["participants"][0]["id"], Publish("v=0"))
     again = live.client(room["participants"][0]["token"])
     await again.connect()  # a reconnect lands on a fresh worker
     assert (await again.publish())["ok"]

@@ -1,0 +1,263 @@
+"""Room actions as messages: each declared once, as a dataclass, and carried everywhere as itself.
+
+A message is what a participant (or, for some, the integrator through the API)
+asks of a live room. Its class is the whole declaration: the Socket.IO event
+name, the fields with their types and limits (which drive validation), what it
+does and what the acknowledgement carries (which drive the table in
+docs/protocol.md, see `protocol_table`). The Socket.IO edge parses an event into
+its message, the room service delivers it, the worker link carries it as JSON
+(`to_wire`/`from_wire`), and the live room dispatches it to the one handler that
+declares it (`handles`). Adding a room action is one message class here and one
+handler in the live room.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import typing
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+
+from signalling.errors import BadRequest
+
+__all__ = [
+    "MESSAGES",
+    "SDP_MAX",
+    "Leave",
+    "Message",
+    "Mute",
+    "Publish",
+    "Sender",
+    "SubscriberAnswer",
+    "Text",
+    "Unpublish",
+    "handler_table",
+    "handles",
+    "message_from_wire",
+    "parse_message",
+    "protocol_table",
+]
+
+M = TypeVar("M", bound="Message")
+SDP_MAX = 64 * 1024
+
+
+class Sender(StrEnum):
+    """Who may send a message: a participant over their socket, or the integrator (REST API)."""
+
+    PARTICIPANT = "participant"
+    API = "api"
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A constraint on a string field: not blank, at most *max_len* characters."""
+
+    max_len: int
+    what: str = "text"
+
+
+class Message:
+    """Base of every room message; subclasses are frozen dataclasses registered by `message`."""
+
+    name: ClassVar[str]
+    #: what the acknowledgement carries besides ``ok`` (for the docs)
+    reply: ClassVar[str] = "`{ok}`"
+    #: who may send it
+    senders: ClassVar[frozenset[Sender]] = frozenset({Sender.PARTICIPANT})
+    #: the sender's socket session ends once it is answered (``leave``)
+    ends_session: ClassVar[bool] = False
+
+    def to_wire(self) -> dict[str, Any]:
+        """The message as JSON for the worker link (and a Redis relay)."""
+        return {"type": self.name, **dataclasses.asdict(self)}  # type: ignore[call-overload]
+
+
+#: Every message by its name.
+MESSAGES: dict[str, type[Message]] = {}
+
+
+def message(name: str, *, reply: str = "`{ok}`", senders: frozenset[Sender] | None = None,
+            ends_session: bool = False) -> Callable[[type[M]], type[M]]:
+    """Register a message class under its Socket.IO event *name*."""
+
+    def register(cls: type[M]) -> type[M]:
+        if name in MESSAGES:
+            raise ValueError(f"message {name!r} is declared twice")
+        cls.name = name
+        cls.reply = reply
+        cls.ends_session = ends_session
+        if senders is not None:
+            cls.senders = senders
+        MESSAGES[name] = cls
+        return cls
+
+    return register
+
+
+# -- the messages ---------------------------------------------------------------------------
+
+
+@message("publish", reply="`{ok, sdp}` — the answer. A second `publish` replaces the first publish "
+         "connection once its offer is answered: a refused offer leaves the current one as it was")
+@dataclass(frozen=True, slots=True)
+class Publish(Message):
+    """An SDP offer for the publish connection. One at a time per participant: another one sent
+    before the first is answered is refused with `negotiation_in_progress`."""
+
+    sdp: Annotated[str, Text(SDP_MAX, "an SDP offer")]
+
+
+@message("unpublish")
+@dataclass(frozen=True, slots=True)
+class Unpublish(Message):
+    """Stop publishing."""
+
+
+@message("subscriber_answer")
+@dataclass(frozen=True, slots=True)
+class SubscriberAnswer(Message):
+    """The answer to the latest `subscriber_offer`."""
+
+    sdp: Annotated[str, Text(SDP_MAX, "an SDP answer")]
+
+
+@message("mute")
+@dataclass(frozen=True, slots=True)
+class Mute(Message):
+    """Say that the client stopped (or resumed) sending a kind (`track.enabled = false`); the
+    others see `participant_updated` when the state changed."""
+
+    kind: Literal["audio", "video"]
+    muted: bool
+
+
+@message("leave", reply="`{ok}`; the server then disconnects the socket and tells the others "
+         "(`reason: \"left\"`)", ends_session=True)
+@dataclass(frozen=True, slots=True)
+class Leave(Message):
+    """Leave the room for good (no reconnect grace)."""
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+
+def _hints(cls: type[Message]) -> dict[str, Any]:
+    return typing.get_type_hints(cls, globalns=vars(sys.modules[cls.__module__]), include_extras=True)
+
+
+def _field(cls: type[Message], name: str, hint: Any, data: dict[str, Any]) -> Any:
+    """Check one field of *data* against its declared type; raise BadRequest naming it."""
+    value = data.get(name)
+    constraint = None
+    if typing.get_origin(hint) is Annotated:
+        hint, *extras = typing.get_args(hint)
+        constraint = next((e for e in extras if isinstance(e, Text)), None)
+    if typing.get_origin(hint) is Literal:
+        choices = typing.get_args(hint)
+        if value not in choices or not isinstance(value, str):
+            raise BadRequest(f"{cls.name}: '{name}' must be one of " + ", ".join(repr(c) for c in choices))
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise BadRequest(f"{cls.name}: '{name}' must be true or false")
+        return value
+    if hint is str:
+        if not isinstance(value, str) or not value.strip():
+            raise BadRequest(f"{cls.name}: '{name}' must be a non-empty string")
+        if constraint is not None and len(value) > constraint.max_len:
+            raise BadRequest(f"{cls.name}: '{name}' is longer than {constraint.max_len} characters")
+        return value
+    raise TypeError(f"{cls.__name__}.{name}: field type {hint!r} has no parser")  # a declaration bug
+
+
+def parse_message(name: str, data: Any) -> Message:
+    """The message *name* with the fields of *data* (a JSON object); BadRequest when unusable."""
+    cls = MESSAGES.get(name)
+    if cls is None:
+        raise BadRequest(f"unknown event {name[:40]!r}")
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    if fields and not isinstance(data, dict):
+        raise BadRequest(f"{name}: send an object with " + ", ".join(f.name for f in fields))
+    hints = _hints(cls)
+    values = {f.name: _field(cls, f.name, hints[f.name], data) for f in fields}
+    return cls(**values)
+
+
+def message_from_wire(data: dict[str, Any]) -> Message:
+    """A message from its `Message.to_wire` form."""
+    fields = {k: v for k, v in data.items() if k != "type"}
+    return parse_message(str(data.get("type")), fields)
+
+
+# -- dispatch -------------------------------------------------------------------------------------
+
+Handler = Callable[..., Any]
+
+
+def handles(cls: type[Message]) -> Callable[[Handler], Handler]:
+    """Mark a live-room method as the handler of message *cls*."""
+
+    def mark(fn: Handler) -> Handler:
+        fn.__handles__ = cls  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def handler_table(owner: type) -> dict[type[Message], Handler]:
+    """Every `handles`-marked method of *owner*, by message class; each message has exactly one."""
+    table: dict[type[Message], Handler] = {}
+    for klass in reversed(owner.__mro__):
+        for attribute in vars(klass).values():
+            cls = getattr(attribute, "__handles__", None)
+            if cls is not None:
+                table[cls] = attribute
+    missing = [cls.name for cls in MESSAGES.values() if cls not in table]
+    if missing:
+        raise TypeError(f"{owner.__name__} has no handler for: {', '.join(missing)}")
+    return table
+
+
+# -- docs -------------------------------------------------------------------------------------------
+
+
+def _describe(hint: Any) -> str:
+    if typing.get_origin(hint) is Annotated:
+        hint, *extras = typing.get_args(hint)
+        text = next((e for e in extras if isinstance(e, Text)), None)
+        if text is not None:
+            return f"{text.what} (at most {text.max_len // 1024} KiB)" if text.max_len >= 1024 \
+                else f"{text.what} (at most {text.max_len} characters)"
+    if typing.get_origin(hint) is Literal:
+        return " or ".join(f'"{c}"' for c in typing.get_args(hint))
+    return {bool: "bool", str: "string"}.get(hint, str(hint))
+
+
+def _payload(cls: type[Message]) -> str:
+    hints = _hints(cls)
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    if not fields:
+        return "`{}`"
+    return "`{" + ", ".join(f.name for f in fields) + "}` — " + "; ".join(
+        f"`{f.name}`: {_describe(hints[f.name])}" for f in fields)
+
+
+def _rows() -> Iterator[str]:
+    yield "| event | payload | does | ack on success |"
+    yield "| --- | --- | --- | --- |"
+    for name, cls in MESSAGES.items():
+        doc = " ".join((cls.__doc__ or "").split())
+        yield f"| `{name}` | {_payload(cls)} | {doc} | {cls.reply} |"
+
+
+def protocol_table() -> str:
+    """The client → server table of docs/protocol.md, generated from the declarations."""
+    return "\n".join(_rows()) + "\n"
+
+
+if __name__ == "__main__":  # python -m signalling.messages: print the table for docs/protocol.md
+    sys.stdout.write(protocol_table())
