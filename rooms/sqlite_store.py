@@ -84,11 +84,12 @@ class SqliteRoomStore:
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row  # columns by name: the schema grows without shifting indexes
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()["user_version"]
         if version > len(MIGRATIONS):
             raise RuntimeError(
                 f"{self.path} has schema version {version}, newer than this program knows"
@@ -317,13 +318,14 @@ class SqliteRoomStore:
             ).fetchone()
             if room is None:
                 raise NotFound("no such room")
-            if room[0] != RoomStatus.SCHEDULED.value:
-                raise Conflict("the room is cancelled")
-            count, top = conn.execute(
-                "SELECT COUNT(*) FILTER (WHERE removed_us IS NULL), COALESCE(MAX(seq), -1)"
+            if room["status"] != RoomStatus.SCHEDULED.value:
+                raise Conflict(f"the room is {room['status']}")
+            people = conn.execute(
+                "SELECT COUNT(*) FILTER (WHERE removed_us IS NULL) AS active, COALESCE(MAX(seq), -1) AS top"
                 " FROM participants WHERE room_id = ?",
                 (participant.room_id,),
             ).fetchone()
+            count, top = people["active"], people["top"]
             if count >= limit:
                 raise Conflict(f"the room already has its maximum of {limit} participants")
             _insert_participant(conn, participant, top + 1)
@@ -349,10 +351,11 @@ class SqliteRoomStore:
 
     async def stats(self) -> StoreStats:
         def run(conn: sqlite3.Connection) -> StoreStats:
-            rows = dict(conn.execute("SELECT status, COUNT(*) FROM rooms GROUP BY status"))
+            rows = {r["status"]: r["n"] for r in conn.execute(
+                "SELECT status, COUNT(*) AS n FROM rooms GROUP BY status")}
             people = conn.execute(
-                "SELECT COUNT(*) FROM participants WHERE removed_us IS NULL"
-            ).fetchone()[0]
+                "SELECT COUNT(*) AS n FROM participants WHERE removed_us IS NULL"
+            ).fetchone()["n"]
             return StoreStats(
                 rooms_scheduled=rows.get(RoomStatus.SCHEDULED.value, 0),
                 rooms_cancelled=rows.get(RoomStatus.CANCELLED.value, 0),
@@ -386,11 +389,11 @@ def _claimed(conn: sqlite3.Connection, claim: IdempotencyClaim, now_us: int) -> 
     ).fetchone()
     if row is None:
         return None
-    if row[0] != claim.fingerprint:
+    if row["fingerprint"] != claim.fingerprint:
         raise IdempotencyConflict(
             "this Idempotency-Key was already used with a different request body"
         )
-    return str(row[1])
+    return str(row["resource_id"])
 
 
 def _record_claim(
@@ -419,37 +422,37 @@ def _insert_participant(conn: sqlite3.Connection, p: Participant, seq: int) -> N
     )
 
 
-def _participant_from_row(row: tuple[Any, ...]) -> Participant:
+def _participant_from_row(row: sqlite3.Row) -> Participant:
     return Participant(
-        id=row[0],
-        room_id=row[1],
-        display_name=row[2],
-        role=Role(row[3]),
-        party=Party(row[4]),
-        jti=row[5],
-        created_at=from_micros(row[6]),
-        removed_at=None if row[7] is None else from_micros(row[7]),
+        id=row["id"],
+        room_id=row["room_id"],
+        display_name=row["display_name"],
+        role=Role(row["role"]),
+        party=Party(row["party"]),
+        jti=row["jti"],
+        created_at=from_micros(row["created_us"]),
+        removed_at=None if row["removed_us"] is None else from_micros(row["removed_us"]),
     )
 
 
-def _room_from_row(conn: sqlite3.Connection, row: tuple[Any, ...]) -> Room:
+def _room_from_row(conn: sqlite3.Connection, row: sqlite3.Row) -> Room:
     people = conn.execute(
-        "SELECT * FROM participants WHERE room_id = ? ORDER BY seq", (row[0],)
+        "SELECT * FROM participants WHERE room_id = ? ORDER BY seq", (row["id"],)
     ).fetchall()
     return Room(
-        id=row[0],
-        tenant=row[1],
-        title=row[2],
-        kind=Kind(row[3]),
-        model=ConferencingModel(row[4]),
-        starts_at=from_micros(row[5]),
-        ends_at=from_micros(row[6]),
-        external_ref=row[7],
-        status=RoomStatus(row[8]),
-        created_at=from_micros(row[9]),
-        updated_at=from_micros(row[10]),
-        cancelled_at=None if row[11] is None else from_micros(row[11]),
-        version=row[12],
+        id=row["id"],
+        tenant=row["tenant"],
+        title=row["title"],
+        kind=Kind(row["kind"]),
+        model=ConferencingModel(row["model"]),
+        starts_at=from_micros(row["starts_us"]),
+        ends_at=from_micros(row["ends_us"]),
+        external_ref=row["external_ref"],
+        status=RoomStatus(row["status"]),
+        created_at=from_micros(row["created_us"]),
+        updated_at=from_micros(row["updated_us"]),
+        cancelled_at=None if row["cancelled_us"] is None else from_micros(row["cancelled_us"]),
+        version=row["version"],
         participants=tuple(_participant_from_row(p) for p in people),
     )
 
