@@ -14,18 +14,17 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Protocol
 
 from rooms.clock import Clock
-from rooms.model import Participant, Role, Room
+from rooms.model import Participant, Room
 from rooms.revocation import Revocation, RevocationReason
 from sfu import ActiveSpeakerDetector, MediaKind, NoCandidates, PublishedTrack, Publisher, Sfu, Subscriber
 from signalling.admission import Admission
 from signalling.background import BackgroundTasks
 from signalling.errors import Forbidden, NegotiationInProgress, NoOfferPending, NotJoined, ServerBusy
+from signalling.member import Member, ParticipantState
 from signalling.messages import (
     Leave,
     Message,
@@ -39,10 +38,9 @@ from signalling.messages import (
 )
 
 __all__ = [
+    "HANDLERS",
     "ICE_DEADLINE",
     "RECONNECT_GRACE",
-    "Connection",
-    "Forbidden",
     "LiveRoom",
     "LiveRooms",
     "Member",
@@ -54,11 +52,6 @@ log = logging.getLogger(__name__)
 RECONNECT_GRACE = 30.0
 #: Seconds a new media connection has to connect before it is closed and freed (idle ICE).
 ICE_DEADLINE = 30.0
-
-
-class Connection(StrEnum):
-    CONNECTED = "connected"
-    RECONNECTING = "reconnecting"
 
 
 class PresenceSink(Protocol):
@@ -85,54 +78,6 @@ class Notifier(Protocol):
 
     async def reset_room(self, room_id: str) -> None:
         """Disconnect every socket of the room, so that its clients reconnect afresh."""
-
-
-@dataclass(eq=False)
-class Member:
-    """A participant present in a live room, with their media and socket."""
-
-    participant: Participant
-    room_id: str
-    sid: str | None = None
-    connection: Connection = Connection.CONNECTED
-    publisher: Publisher | None = None
-    subscriber: Subscriber | None = None
-    muted: dict[str, bool] = field(default_factory=lambda: {"audio": False, "video": False})
-    whip_session: str | None = None
-    negotiating: bool = False
-    renegotiate_again: bool = False
-    publishing_offer: bool = False  # a publish offer of this member is being answered now
-    grace: asyncio.TimerHandle | None = None
-
-    @property
-    def id(self) -> str:
-        return self.participant.id
-
-    @property
-    def role(self) -> Role:
-        return self.participant.role
-
-    @property
-    def may_publish(self) -> bool:
-        return self.role.may_publish
-
-    @property
-    def publishing(self) -> list[str]:
-        if self.publisher is None or self.publisher.closed:
-            return []
-        return sorted({t.kind.value for t in self.publisher.tracks if not t.ended})
-
-    def view(self) -> dict[str, Any]:
-        """The participant as clients see it (docs/protocol.md)."""
-        return {
-            "id": self.participant.id,
-            "name": self.participant.display_name,
-            "role": self.participant.role.value,
-            "party": self.participant.party.value,
-            "connection": self.connection.value,
-            "publishing": self.publishing,
-            "muted": dict(self.muted),
-        }
 
 
 class LiveRoom:
@@ -232,13 +177,13 @@ class LiveRoom:
                 existing.grace = None
             old_sid = existing.sid
             existing.sid = sid if sid is not None else existing.sid
-            existing.connection = Connection.CONNECTED
+            if existing.state is ParticipantState.RECONNECTING:
+                existing.state = ParticipantState.IN_CALL
             if old_sid is not None and sid is not None and old_sid != sid:
                 await self._rooms.notifier.drop(
                     old_sid, "replaced", "this participant connected again from elsewhere"
                 )
             if sid is not None:  # a new socket: the client makes new connections
-                existing.negotiating = existing.renegotiate_again = False
                 await self._drop_subscriber(existing)
             await self._broadcast("participant_updated", existing.view(), skip=existing)
             log.info("participant resumed room=%s participant=%s", self.id, participant.id)
@@ -255,7 +200,7 @@ class LiveRoom:
         if member.grace is not None or member.sid != sid:
             return
         member.sid = None
-        member.connection = Connection.RECONNECTING
+        member.state = ParticipantState.RECONNECTING
         loop = asyncio.get_running_loop()
         member.grace = loop.call_later(
             self._rooms.reconnect_grace,
@@ -271,6 +216,7 @@ class LiveRoom:
             member.grace.cancel()
             member.grace = None
         del self.members[member.id]
+        member.state = ParticipantState.LEFT
         await self._close_media(member)
         await self._rooms.presence.left(self.id, member.id)
         await self._broadcast("participant_left", {"id": member.id, "reason": reason})
@@ -283,7 +229,7 @@ class LiveRoom:
         await self.unpublish(member)
 
     async def _drop_subscriber(self, member: Member) -> None:
-        subscriber, member.subscriber = member.subscriber, None
+        subscriber = member.negotiation.reset()
         if subscriber is not None:
             await subscriber.close()
 
@@ -291,8 +237,7 @@ class LiveRoom:
         """The subscribe connection failed under a seated member: offer a new one."""
         if member.subscriber is not subscriber or self.members.get(member.id) is not member:
             return  # closed on purpose, or replaced already
-        member.subscriber = None
-        member.negotiating = member.renegotiate_again = False
+        member.negotiation.reset()
         log.info("subscribe connection lost room=%s participant=%s: offering a new one", self.id, member.id)
         await self.renegotiate(member)
 
@@ -300,8 +245,8 @@ class LiveRoom:
 
     async def publish(self, member: Member, offer_sdp: str) -> str:
         """Receive the member's media from an SDP offer; return the answer."""
-        if not member.may_publish:
-            raise Forbidden(f"a {member.role.value} may not publish")
+        if not member.permissions.publish:
+            raise Forbidden(f"a {member.role.value} who is {member.state.value} may not publish")
         if member.publishing_offer:
             raise NegotiationInProgress("wait for the answer to your previous publish offer")
         self._rooms.admit()
@@ -342,8 +287,9 @@ class LiveRoom:
         if track.kind is MediaKind.AUDIO:
             self.speakers.watch(track)
         for other in self.others(member):
-            if other.subscriber is not None and not other.subscriber.closed:
-                other.subscriber.add_track(track)
+            subscriber = other.negotiation.open
+            if subscriber is not None and other.permissions.subscribe:
+                subscriber.add_track(track)
                 self._rooms.spawn(self.renegotiate(other))
             elif other.sid is not None:
                 self._rooms.spawn(self.renegotiate(other))
@@ -351,15 +297,15 @@ class LiveRoom:
     async def _publisher_closed(self, member: Member, publisher: Publisher) -> None:
         self._publisher_owner.pop(publisher.id, None)
         for other in self.others(member):
-            sub = other.subscriber
-            if sub is None or sub.closed:
+            sub = other.negotiation.open
+            if sub is None:
                 continue
             for track in publisher.tracks:
                 sub.remove_track(track)
             await self.renegotiate(other)
         if member.publisher is publisher:  # closed from below (connection lost)
             member.publisher = None
-            if member.sid is None and member.whip_session is not None:
+            if member.sid is None and member.state is not ParticipantState.RECONNECTING:
                 await self.depart(member, "left")  # a WHIP-only member has nothing left
             else:
                 await self._announce_publishing(member)
@@ -370,11 +316,11 @@ class LiveRoom:
         """Send the member a fresh subscriber offer with every live track of the others."""
         if member.sid is None or self.members.get(member.id) is not member:
             return
-        if member.negotiating:
-            member.renegotiate_again = True
+        if not member.permissions.subscribe or not member.negotiation.want():
             return
         tracks = self.live_tracks(exclude=member)
-        if member.subscriber is None or member.subscriber.closed:
+        subscriber = member.negotiation.open
+        if subscriber is None:
             if not tracks:
                 return
             try:
@@ -387,17 +333,14 @@ class LiveRoom:
                 subscriber_id=f"{member.id}.{next(self._rooms.serial)}"
             )
             created.on_close.connect(lambda s: self._rooms.spawn(self._subscriber_lost(member, s)))
-            member.subscriber = created
+            member.negotiation.subscriber = subscriber = created
             self._rooms.expect_connection(created)
-        subscriber = member.subscriber
         for track in tracks:
             subscriber.add_track(track)
-        member.negotiating = True
-        member.renegotiate_again = False
+        member.negotiation.started()
         try:
             offer = await subscriber.create_offer()
         except NoCandidates as exc:  # out of sockets: say so; the next change offers again
-            member.negotiating = False
             await self._drop_subscriber(member)
             await self._tell(member, "error", {"code": ServerBusy.code, "message": str(exc),
                                                "event": "subscriber_offer"})
@@ -413,13 +356,14 @@ class LiveRoom:
 
     async def subscriber_answered(self, member: Member, answer_sdp: str) -> None:
         """Apply the client's answer; run a pending renegotiation if one was asked for."""
-        if member.subscriber is None or not member.negotiating:
+        negotiation = member.negotiation
+        if negotiation.subscriber is None or not negotiation.in_flight:
             raise NoOfferPending("there is no subscriber offer waiting for an answer")
         try:
-            await member.subscriber.apply_answer(answer_sdp)
+            await negotiation.subscriber.apply_answer(answer_sdp)
         finally:  # a failed answer must not leave every later offer folded away
-            member.negotiating = False
-        if member.renegotiate_again:
+            again = negotiation.answered()
+        if again:
             await self.renegotiate(member)
 
     async def set_muted(self, member: Member, kind: str, muted: bool) -> None:
@@ -437,7 +381,7 @@ class LiveRoom:
         reason = revocation.reason
         for member in list(self.members.values()):
             if reason is RevocationReason.TOKEN_EXPIRED:
-                covered = member.connection is Connection.RECONNECTING
+                covered = member.state is ParticipantState.RECONNECTING
             else:
                 covered = revocation.whole_room or member.id == revocation.participant_id
             if covered:

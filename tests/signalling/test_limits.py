@@ -99,6 +99,23 @@ async def test_sessions_whose_ice_never_completes_are_freed(tmp_path: Path) -> N
             assert resp.status == 410
 
 
+async def test_a_whip_publisher_that_never_connects_leaves_the_room(tmp_path: Path) -> None:
+    async with running_node(tmp_path, 0) as live:
+        local(live).rooms.ice_deadline = 0.5
+        room = await live.book(DOCTOR, PATIENT)
+        doctor_p = room["participants"][0]
+        status, _, _ = await post(f"{live.url}/whip/{room['id']}", await publish_offer(client_pc()),
+                                  bearer(doctor_p["token"]))
+        assert status == 201
+        assert await live.connected(room["id"]) == [doctor_p["id"]]
+        await until(lambda: live.node.rooms.totals().publishers == 0, timeout=5, what="publisher freed")
+        for _ in range(50):
+            if not await live.connected(room["id"]):
+                break
+            await asyncio.sleep(0.05)
+        assert await live.connected(room["id"]) == []  # no member left behind with nothing
+
+
 async def test_a_full_worker_refuses_new_sessions_and_keeps_its_own(tmp_path: Path) -> None:
     async with running_node(tmp_path, 0) as live:
         doctor_p, viewer_p, room_id = await publishing_room(live)
