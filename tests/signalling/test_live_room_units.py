@@ -1,0 +1,774 @@
+"""Unit tests of the live room's logic: dispatch, permissions, states, negotiation, revocation.
+
+No aiortc and no Socket.IO: the room runs on the fakes of tests/signalling/fakes.py
+(a notifier that records, media that negotiates instantly), behind the real
+`LocalRoomService`, `LiveRooms`, `LocalPresence` and `Admission`. The tests with real
+peers and sockets in this package are the integration layer above these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rooms.clock import ManualClock
+from rooms.model import ConferencingModel, Kind, Participant, Party, Role, Room
+from rooms.presence import LocalPresence
+from rooms.revocation import Revocation, RevocationReason
+from sfu import InvalidAnswer, InvalidOffer, MediaKind
+from signalling.admission import Admission
+from signalling.errors import Forbidden, NegotiationInProgress, NoOfferPending, NotJoined, ServerBusy
+from signalling.live_room import HANDLERS, LiveRoom, LiveRooms, Member
+from signalling.member import ParticipantState, Permissions
+from signalling.messages import Leave, Message, Mute, Publish, Sender, SubscriberAnswer, Unpublish
+from signalling.room_service import LocalRoomService
+from tests.signalling.fakes import FakeNotifier, FakePublisher, FakeSfu, FakeSubscriber
+
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+ROOM_ID = "room-1"
+AUDIO, VIDEO = MediaKind.AUDIO, MediaKind.VIDEO
+
+
+def person(pid: str, role: Role = Role.MEMBER, party: Party = Party.ADMINISTRATION) -> Participant:
+    return Participant(id=pid, room_id=ROOM_ID, display_name=f"Person {pid}", role=role, party=party,
+                       jti=f"jti-{pid}", created_at=NOW)
+
+
+PEOPLE = {
+    "a": person("a", Role.HOST),
+    "b": person("b"),
+    "c": person("c", party=Party.CITIZEN),
+    "v": person("v", Role.VIEWER, Party.CITIZEN),
+}
+ROOM = Room(id=ROOM_ID, tenant="portal", title="Unit room", kind=Kind.MEETING, model=ConferencingModel.A2C,
+            starts_at=NOW, ends_at=NOW + timedelta(hours=1), external_ref=None, created_at=NOW,
+            updated_at=NOW, participants=tuple(PEOPLE.values()))
+
+
+async def settle() -> None:
+    """Let the room's background work (spawned broadcasts and renegotiations) run to its end.
+
+    The fakes never wait on I/O, so a few turns of the loop are enough.
+    """
+    for _ in range(30):
+        await asyncio.sleep(0)
+
+
+@dataclass
+class World:
+    """One node's live rooms on fakes, and the people of `ROOM`."""
+
+    rooms: LiveRooms
+    service: LocalRoomService
+    notifier: FakeNotifier
+    sfu: FakeSfu
+    presence: LocalPresence
+    closed_rooms: list[str] = field(default_factory=list)
+
+    @property
+    def live(self) -> LiveRoom:
+        live = self.rooms.get(ROOM_ID)
+        assert live is not None
+        return live
+
+    def member(self, pid: str) -> Member:
+        member = self.live.member(pid)
+        assert member is not None
+        return member
+
+    async def arrive(self, pid: str, sid: str | None = None) -> Member:
+        """*pid* connects on socket *sid* (``sid-<pid>`` unless given): welcome and first offer."""
+        await self.service.arrive(ROOM, PEOPLE[pid], sid or f"sid-{pid}")
+        await settle()
+        return self.member(pid)
+
+    async def send(self, pid: str | None, message: Message) -> dict[str, Any]:
+        """Deliver *message* from *pid* (None: the API) through the room service."""
+        result = await self.service.deliver(ROOM_ID, pid, message)
+        await settle()
+        return result
+
+    async def publish(self, pid: str, offer: str = "audio video", *, live: bool = True) -> FakePublisher:
+        """*pid* publishes *offer*; with *live*, the connection comes up and its tracks flow."""
+        await self.send(pid, Publish(offer))
+        publisher = self.member(pid).publisher
+        assert isinstance(publisher, FakePublisher)
+        if live:
+            publisher.go_live()
+            await settle()
+        return publisher
+
+    def subscriber(self, pid: str) -> FakeSubscriber:
+        subscriber = self.member(pid).subscriber
+        assert isinstance(subscriber, FakeSubscriber)
+        return subscriber
+
+    def offers_to(self, pid: str) -> list[Any]:
+        return self.notifier.to(f"sid-{pid}", "subscriber_offer")
+
+    async def answer(self, pid: str) -> None:
+        await self.send(pid, SubscriberAnswer("answer"))
+
+    async def answer_all(self, pid: str) -> None:
+        """Answer *pid*'s offers until no round is left (a track going live after another folds
+        one more round into the first: the real tracks go live one by one, too)."""
+        while self.member(pid).negotiation.in_flight:
+            await self.answer(pid)
+
+    async def presence_ids(self) -> list[str]:
+        return [p.participant_id for p in await self.presence.live(ROOM_ID)]
+
+
+WorldFactory = Callable[..., Awaitable[World]]
+
+
+def build_world(**options: Any) -> World:
+    """Live rooms on fakes; keyword arguments go to `LiveRooms` (close with ``world.service.close()``)."""
+    notifier, sfu, presence = FakeNotifier(), FakeSfu(), LocalPresence()
+    closed: list[str] = []
+    settings: dict[str, Any] = {"ice_deadline": 60.0, "admission": Admission(max_peers=100), **options}
+    rooms = LiveRooms(sfu, presence, ManualClock(NOW), notifier,  # type: ignore[arg-type]
+                      on_room_closed=closed.append, **settings)
+    return World(rooms, LocalRoomService(rooms), notifier, sfu, presence, closed)
+
+
+@pytest.fixture
+async def make_world() -> AsyncIterator[WorldFactory]:
+    """Build a `World` (keyword arguments go to `LiveRooms`); everything is closed after the test."""
+    made: list[World] = []
+
+    async def make(**options: Any) -> World:
+        world = build_world(**options)
+        made.append(world)
+        return world
+
+    yield make
+    for world in made:
+        await world.service.close()
+
+
+@pytest.fixture
+async def world(make_world: WorldFactory) -> World:
+    return await make_world()
+
+
+# -- dispatch ------------------------------------------------------------------------------------
+
+
+#: One example of each message the live room handles, and what it must have done.
+EXAMPLES: dict[type[Message], Message] = {
+    Publish: Publish("audio video"),
+    Unpublish: Unpublish(),
+    SubscriberAnswer: SubscriberAnswer("answer"),
+    Mute: Mute("audio", True),
+    Leave: Leave(),
+}
+
+
+def test_every_message_of_the_live_room_has_a_unit_example() -> None:
+    assert set(HANDLERS) == set(EXAMPLES), "add an example (and a dispatch test) for the new message"
+    for cls, handler in HANDLERS.items():
+        assert handler.__handles__ is cls  # type: ignore[attr-defined]
+
+
+async def test_each_message_reaches_its_handler(world: World) -> None:
+    """Publish, Mute, SubscriberAnswer, Unpublish and Leave each do their one thing."""
+    await world.arrive("a")
+    await world.arrive("b")
+    ack = await world.send("a", EXAMPLES[Publish])
+    assert ack == {"sdp": "answer audio video"}
+    publisher = world.member("a").publisher
+    assert isinstance(publisher, FakePublisher)
+    publisher.go_live()
+    await settle()
+
+    assert await world.send("a", EXAMPLES[Mute]) == {}
+    assert world.member("a").muted == {"audio": True, "video": False}
+
+    assert len(world.offers_to("b")) == 1
+    assert await world.send("b", EXAMPLES[SubscriberAnswer]) == {}
+    assert world.subscriber("b").answers == ["answer"]
+
+    assert await world.send("a", EXAMPLES[Unpublish]) == {}
+    assert publisher.closed and world.member("a").publisher is None
+
+    assert await world.send("b", EXAMPLES[Leave]) == {}
+    assert world.live.member("b") is None
+
+
+@pytest.mark.parametrize("cls", [c for c in HANDLERS if Sender.API not in c.senders], ids=lambda c: c.name)
+async def test_a_participant_only_message_from_the_api_is_forbidden(world: World, cls: type[Message]) -> None:
+    await world.arrive("a")
+    before = list(world.notifier.calls)
+    with pytest.raises(Forbidden, match="cannot be sent by the api"):
+        await world.live.deliver(None, EXAMPLES[cls])
+    with pytest.raises(Forbidden):
+        await world.service.deliver(ROOM_ID, None, EXAMPLES[cls])
+    assert world.notifier.calls == before
+    assert world.sfu.created_publishers == []
+    assert world.member("a").state is ParticipantState.IN_CALL
+
+
+async def test_a_message_from_the_api_to_a_room_not_live_is_not_joined(world: World) -> None:
+    with pytest.raises(NotJoined):
+        await world.service.deliver(ROOM_ID, None, Mute("audio", True))
+
+
+async def test_a_message_from_someone_not_in_the_room_is_not_joined(world: World) -> None:
+    await world.arrive("a")
+    with pytest.raises(NotJoined):
+        await world.service.deliver(ROOM_ID, "b", Mute("audio", True))
+
+
+# -- permissions -----------------------------------------------------------------------------------
+
+
+async def test_a_viewers_publish_is_forbidden(world: World) -> None:
+    await world.arrive("v")
+    with pytest.raises(Forbidden, match="viewer"):
+        await world.send("v", Publish("audio video"))
+    assert world.sfu.created_publishers == []
+    assert world.member("v").publisher is None
+
+
+async def test_a_reconnecting_member_keeps_the_right_to_publish(world: World) -> None:
+    """Permissions.of gives media rights while reconnecting: a WHIP publish in that window works."""
+    b = await world.arrive("b")
+    world.live.socket_lost(b, "sid-b")
+    assert b.state is ParticipantState.RECONNECTING and b.permissions.publish
+    ack = await world.send("b", Publish("audio"))
+    assert ack["sdp"] == "answer audio"
+    assert b.publisher is not None
+
+
+@pytest.mark.parametrize("state", [ParticipantState.WAITING, ParticipantState.ON_HOLD])
+async def test_publish_reads_the_members_permissions(world: World, state: ParticipantState) -> None:
+    """A member (who may publish by role) in the lobby or on hold may not: the state decides."""
+    b = await world.arrive("b")
+    b.state = state
+    with pytest.raises(Forbidden, match=f"member who is {state.value}"):
+        await world.send("b", Publish("audio video"))
+    assert world.sfu.created_publishers == []
+
+
+@pytest.mark.parametrize("state", [ParticipantState.WAITING, ParticipantState.ON_HOLD])
+async def test_a_member_outside_the_call_receives_no_offer(world: World, state: ParticipantState) -> None:
+    await world.arrive("a")
+    b = await world.arrive("b")
+    b.state = state
+    await world.publish("a")
+    assert world.offers_to("b") == []
+    assert b.subscriber is None
+
+
+@given(role=st.sampled_from(Role), state=st.sampled_from(ParticipantState))
+def test_permissions_follow_role_and_state(role: Role, state: ParticipantState) -> None:
+    permissions = Permissions.of(role, state)
+    in_call = state in (ParticipantState.IN_CALL, ParticipantState.RECONNECTING)
+    assert permissions.subscribe is in_call
+    assert permissions.publish is (in_call and role is not Role.VIEWER)
+    assert permissions.moderate is (role is Role.HOST and state is not ParticipantState.LEFT)
+    assert not permissions.publish or permissions.subscribe  # nobody publishes into a call they cannot see
+
+
+# -- state transitions -----------------------------------------------------------------------------
+
+
+async def test_arrival_seats_the_member_in_the_call(world: World) -> None:
+    await world.arrive("a")
+    b = await world.arrive("b")
+    assert b.state is ParticipantState.IN_CALL and b.sid == "sid-b"
+    welcome = world.notifier.to("sid-b", "welcome")
+    assert len(welcome) == 1 and welcome[0]["resumed"] is False
+    assert welcome[0]["you"]["state"] == "in_call"
+    assert [p["id"] for p in welcome[0]["participants"]] == ["a"]
+    joined = world.notifier.broadcasts(ROOM_ID, "participant_joined")
+    assert [(j.data["id"], j.skip_sid) for j in joined] == [("a", "sid-a"), ("b", "sid-b")]
+    assert await world.presence_ids() == ["a", "b"]
+
+
+async def test_a_lost_socket_makes_the_member_reconnecting(world: World) -> None:
+    await world.arrive("a")
+    b = await world.arrive("b")
+    world.notifier.clear()
+    world.live.socket_lost(b, "sid-b")
+    await settle()
+    assert b.state is ParticipantState.RECONNECTING and b.sid is None
+    [update] = world.notifier.broadcasts(ROOM_ID, "participant_updated")
+    assert update.data["id"] == "b"
+    assert update.data["state"] == "reconnecting" and update.data["connection"] == "reconnecting"
+    assert await world.presence_ids() == ["a", "b"]  # their place is kept
+
+
+async def test_a_stale_socket_lost_changes_nothing(world: World) -> None:
+    b = await world.arrive("b")
+    await world.arrive("b", "sid-b2")
+    world.notifier.clear()
+    world.live.socket_lost(b, "sid-b")  # the old socket's disconnect arrives late
+    await settle()
+    assert b.state is ParticipantState.IN_CALL and b.sid == "sid-b2" and b.grace is None
+    assert world.notifier.calls == []
+
+
+async def test_arriving_again_on_a_new_socket_resumes_and_drops_the_old_one(world: World) -> None:
+    await world.arrive("a")
+    b = await world.arrive("b")
+    await world.publish("a")
+    old_subscriber = world.subscriber("b")
+    world.notifier.clear()
+
+    again = await world.arrive("b", "sid-b2")
+    assert again is b and b.state is ParticipantState.IN_CALL and b.sid == "sid-b2"
+    assert [(d.target, d.event) for d in world.notifier.drops()] == [("sid-b", "replaced")]
+    [welcome] = world.notifier.to("sid-b2", "welcome")
+    assert welcome["resumed"] is True
+    assert old_subscriber.closed  # the new socket makes new connections
+    assert len(world.notifier.to("sid-b2", "subscriber_offer")) == 1
+    assert world.subscriber("b") is not old_subscriber
+
+
+async def test_resuming_after_a_lost_socket_drops_nothing(world: World) -> None:
+    await world.arrive("a")
+    b = await world.arrive("b")
+    world.live.socket_lost(b, "sid-b")
+    await settle()
+    world.notifier.clear()
+    await world.arrive("b", "sid-b2")
+    assert b.state is ParticipantState.IN_CALL and b.grace is None
+    assert world.notifier.drops() == []
+    [update] = world.notifier.broadcasts(ROOM_ID, "participant_updated")
+    assert update.data["state"] == "in_call" and update.skip_sid == "sid-b2"
+    assert world.notifier.to("sid-b2", "welcome")[0]["resumed"] is True
+
+
+async def test_arriving_again_on_the_same_socket_drops_nothing(world: World) -> None:
+    await world.arrive("b")
+    await world.arrive("b")
+    assert world.notifier.drops() == []
+
+
+async def test_the_reconnect_grace_expires_into_a_timeout(make_world: WorldFactory) -> None:
+    world = await make_world(reconnect_grace=0.01)
+    await world.arrive("a")
+    b = await world.arrive("b")
+    await world.publish("b")
+    world.live.socket_lost(b, "sid-b")
+    await asyncio.sleep(0.03)
+    await settle()
+    assert world.live.member("b") is None and b.state is ParticipantState.LEFT
+    assert [x.data for x in world.notifier.broadcasts(ROOM_ID, "participant_left")] == \
+        [{"id": "b", "reason": "timeout"}]
+    assert b.publisher is None and world.sfu.publishers == {}
+    assert await world.presence_ids() == ["a"]
+
+
+async def test_arriving_within_the_grace_cancels_the_timeout(make_world: WorldFactory) -> None:
+    world = await make_world(reconnect_grace=0.01)
+    b = await world.arrive("b")
+    world.live.socket_lost(b, "sid-b")
+    await world.arrive("b", "sid-b2")
+    await asyncio.sleep(0.03)
+    await settle()
+    assert world.live.member("b") is b and b.state is ParticipantState.IN_CALL
+    assert world.notifier.broadcasts(ROOM_ID, "participant_left") == []
+
+
+async def test_leaving_departs_frees_media_and_forgets_the_empty_room(world: World) -> None:
+    await world.arrive("a")
+    b = await world.arrive("b")
+    publisher = await world.publish("a")
+    await world.publish("b")
+    b_subscriber = world.subscriber("b")
+    world.notifier.clear()
+
+    await world.send("b", Leave())
+    assert b.state is ParticipantState.LEFT and world.live.member("b") is None
+    assert b_subscriber.closed and world.sfu.created_publishers[1].closed
+    [left] = world.notifier.broadcasts(ROOM_ID, "participant_left")
+    assert left.data == {"id": "b", "reason": "left"}
+    assert await world.presence_ids() == ["a"]
+    assert world.rooms.get(ROOM_ID) is not None and world.closed_rooms == []
+
+    await world.send("a", Leave())
+    assert publisher.closed and world.sfu.publishers == {} and world.sfu.subscribers == {}
+    assert world.rooms.get(ROOM_ID) is None and world.closed_rooms == [ROOM_ID]
+    assert await world.presence_ids() == []
+
+
+async def test_a_publisher_lost_from_below_tells_the_others_and_renegotiates(world: World) -> None:
+    await world.arrive("a")
+    await world.arrive("b")
+    publisher = await world.publish("a")
+    await world.answer_all("b")
+    assert world.subscriber("b").sending == {t.id for t in publisher.tracks}
+    world.notifier.clear()
+
+    await publisher.lose()
+    await settle()
+    assert world.member("a").publisher is None
+    assert world.subscriber("b").sending == set()
+    assert len(world.offers_to("b")) == 1  # the tracks' m-lines go inactive
+    [update] = world.notifier.broadcasts(ROOM_ID, "participant_updated")
+    assert update.data["id"] == "a" and update.data["publishing"] == []
+    assert world.live.member("a") is not None  # a socket member stays
+
+
+async def test_a_whip_only_member_whose_connection_is_lost_leaves(world: World) -> None:
+    await world.arrive("b")
+    live = world.live
+    member, _ = await live.arrive(PEOPLE["a"], None)  # WHIP: no socket
+    await live.publish(member, "audio video")
+    publisher = member.publisher
+    assert isinstance(publisher, FakePublisher)
+    await publisher.lose()
+    await settle()
+    assert live.member("a") is None
+    assert world.notifier.broadcasts(ROOM_ID, "participant_left")[-1].data == {"id": "a", "reason": "left"}
+
+
+# -- subscribe negotiation -------------------------------------------------------------------------
+
+
+async def test_a_publish_makes_the_others_get_an_offer(world: World) -> None:
+    await world.arrive("a")
+    await world.arrive("b")
+    assert world.offers_to("b") == []  # nothing to receive yet: no connection
+    publisher = await world.publish("a")
+    [offer] = world.offers_to("b")
+    subscriber = world.subscriber("b")
+    assert offer["connection"] == subscriber.id and offer["sdp"] == subscriber.offers[-1]
+    assert sorted((t["participant_id"], t["kind"]) for t in offer["tracks"]) == [("a", "audio"), ("a", "video")]
+    assert {t["mid"] for t in offer["tracks"]} == {f.mid for f in subscriber.forwarders}
+    assert subscriber.sending == {t.id for t in publisher.tracks}
+    assert world.offers_to("a") == []  # nobody else publishes
+
+
+async def test_a_newcomer_gets_an_offer_of_what_is_live(world: World) -> None:
+    await world.arrive("a")
+    await world.publish("a")
+    await world.arrive("b")
+    [offer] = world.offers_to("b")
+    assert {t["participant_id"] for t in offer["tracks"]} == {"a"}
+
+
+async def test_changes_while_an_offer_is_pending_fold_into_one_more_round(world: World) -> None:
+    await world.arrive("a")
+    await world.arrive("b")
+    await world.arrive("c")
+    publisher = await world.publish("a", live=False)
+    publisher.go_live(AUDIO)
+    await settle()
+    assert len(world.offers_to("b")) == 1  # round 1: a's audio
+
+    publisher.go_live(VIDEO)  # two more changes while round 1 waits for b's answer
+    await world.publish("c")
+    assert len(world.offers_to("b")) == 1
+
+    await world.answer("b")
+    offers = world.offers_to("b")
+    assert len(offers) == 2  # one more round, with everything
+    assert sorted((t["participant_id"], t["kind"]) for t in offers[1]["tracks"]) == \
+        [("a", "audio"), ("a", "video"), ("c", "audio"), ("c", "video")]
+    await world.answer("b")
+    assert len(world.offers_to("b")) == 2  # nothing more was asked for
+    assert not world.member("b").negotiation.in_flight
+
+
+async def test_a_refused_answer_ends_its_round(world: World) -> None:
+    """Issue 9 §0: a failed answer left the round open and every later offer was folded away."""
+    await world.arrive("a")
+    await world.arrive("b")
+    await world.arrive("c")
+    await world.publish("a")
+    assert len(world.offers_to("b")) == 1
+    world.subscriber("b").refuse_answers = True
+    with pytest.raises(InvalidAnswer):
+        await world.send("b", SubscriberAnswer("garbage"))
+    assert not world.member("b").negotiation.in_flight
+
+    world.subscriber("b").refuse_answers = False
+    await world.publish("c")  # the next change still produces an offer
+    offers = world.offers_to("b")
+    assert len(offers) == 2
+    assert {t["participant_id"] for t in offers[1]["tracks"]} == {"a", "c"}
+    await world.answer("b")
+    assert world.subscriber("b").answers == ["answer"]
+
+
+#: What the others do while b receives: (who, offer) publishes, (who, None) stops, ("b", None) answers.
+CHANGES = st.lists(
+    st.one_of(
+        st.tuples(st.sampled_from(["a", "c"]), st.sampled_from(["audio", "video", "audio video", None])),
+        st.tuples(st.just("b"), st.none()),
+    ),
+    max_size=12,
+)
+
+
+@given(changes=CHANGES)
+def test_rounds_never_overlap_and_the_last_offer_has_every_live_track(
+        changes: list[tuple[str, str | None]]) -> None:
+    """Whatever the others publish and stop, in any order with b's answers: b has at most one
+    offer outstanding, and once b has answered everything, b receives exactly the live tracks."""
+
+    async def run() -> None:
+        world = build_world()
+        try:
+            for pid in ("a", "b", "c"):
+                await world.arrive(pid)
+            for who, offer in changes:
+                b = world.member("b")
+                pending, offered = b.negotiation.in_flight, len(world.offers_to("b"))
+                if who == "b":
+                    if pending:
+                        await world.answer("b")
+                elif offer is None:
+                    await world.send(who, Unpublish())
+                else:
+                    await world.publish(who, offer)
+                if pending and who != "b":
+                    assert len(world.offers_to("b")) == offered  # folded, not sent over the pending one
+            await world.answer_all("b")
+            live = {t.id for t in world.live.live_tracks(exclude=world.member("b"))}
+            subscriber = world.member("b").negotiation.open
+            sending = set() if subscriber is None else {f.source.id for f in subscriber.forwarders}
+            assert sending == live
+            if live:
+                assert subscriber is not None
+                assert world.offers_to("b")[-1]["sdp"] == subscriber.offers[-1]
+                assert {(t["participant_id"], t["kind"]) for t in world.offers_to("b")[-1]["tracks"]} == \
+                    {(t.publisher_id.split(".")[0], t.kind.value) for t in world.live.live_tracks()
+                     if t.publisher_id.split(".")[0] != "b"}
+        finally:
+            await world.service.close()
+
+    asyncio.run(run())
+
+
+async def test_an_answer_with_no_offer_is_refused(world: World) -> None:
+    await world.arrive("a")
+    await world.arrive("b")
+    with pytest.raises(NoOfferPending):  # no connection at all
+        await world.send("b", SubscriberAnswer("answer"))
+    await world.publish("a")
+    await world.answer_all("b")
+    answers = list(world.subscriber("b").answers)
+    with pytest.raises(NoOfferPending):  # the offers were answered already
+        await world.send("b", SubscriberAnswer("answer"))
+    assert world.subscriber("b").answers == answers
+
+
+async def test_no_candidates_drops_the_connection_and_the_next_change_offers_again(world: World) -> None:
+    await world.arrive("a")
+    await world.arrive("b")
+    publisher = await world.publish("a", live=False)
+    world.sfu.no_candidates = True  # out of sockets: b's new connection gathers nothing
+    publisher.go_live(AUDIO)
+    await settle()
+    [error] = world.notifier.to("sid-b", "error")
+    assert error["code"] == "server_busy" and error["event"] == "subscriber_offer"
+    assert world.member("b").subscriber is None and not world.member("b").negotiation.in_flight
+    assert world.sfu.subscribers == {}  # the failed connection is closed
+
+    world.sfu.no_candidates = False
+    publisher.go_live(VIDEO)
+    await settle()
+    [offer] = world.offers_to("b")
+    assert {t["kind"] for t in offer["tracks"]} == {"audio", "video"}
+
+
+async def test_a_subscriber_lost_from_below_is_offered_again(world: World) -> None:
+    await world.arrive("a")
+    await world.arrive("b")
+    await world.publish("a")
+    await world.answer_all("b")
+    offered = len(world.offers_to("b"))
+    first = world.subscriber("b")
+    await first.lose()
+    await settle()
+    assert world.subscriber("b") is not first and not world.subscriber("b").closed
+    assert len(world.offers_to("b")) == offered + 1
+    assert world.offers_to("b")[-1]["connection"] == world.subscriber("b").id
+
+
+async def test_the_active_speaker_is_told_by_participant_id(world: World) -> None:
+    await world.arrive("a")
+    await world.arrive("b")
+    publisher = await world.publish("a")
+    publisher.track(AUDIO).on_audio_level.emit(0)  # RFC 6464: 0 is the loudest
+    await settle()
+    assert [x.data for x in world.notifier.broadcasts(ROOM_ID, "active_speaker")] == [{"id": "a"}]
+    await world.publish("a", "video")  # the old publisher (and its audio) ends
+    assert world.notifier.broadcasts(ROOM_ID, "active_speaker")[-1].data == {"id": None}
+
+
+# -- publishing ------------------------------------------------------------------------------------
+
+
+async def test_a_refused_offer_leaves_the_current_publisher(world: World) -> None:
+    await world.arrive("a")
+    await world.arrive("b")
+    publisher = await world.publish("a")
+    with pytest.raises(InvalidOffer):
+        await world.send("a", Publish("refuse"))
+    a = world.member("a")
+    assert a.publisher is publisher and not publisher.closed and not a.publishing_offer
+    assert a.publishing == ["audio", "video"]
+    assert list(world.sfu.publishers) == [publisher.id]  # the refused one is closed and gone
+    assert world.sfu.created_publishers[-1].closed
+
+
+async def test_a_second_publish_replaces_the_first(world: World) -> None:
+    await world.arrive("a")
+    await world.arrive("b")
+    first = await world.publish("a")
+    second = await world.publish("a", "audio")
+    assert first.closed and world.member("a").publisher is second
+    assert list(world.sfu.publishers) == [second.id]
+    assert world.member("a").publishing == ["audio"]
+
+
+async def test_a_publish_while_one_is_in_flight_is_refused(world: World) -> None:
+    await world.arrive("a")
+    world.sfu.hold = asyncio.Event()
+    first = asyncio.create_task(world.send("a", Publish("audio video")))
+    await settle()
+    assert world.member("a").publishing_offer
+    with pytest.raises(NegotiationInProgress):
+        await world.send("a", Publish("audio"))
+    world.sfu.hold.set()
+    assert (await first)["sdp"] == "answer audio video"
+    assert not world.member("a").publishing_offer
+    assert len(world.sfu.created_publishers) == 1
+
+
+async def test_a_member_who_leaves_during_a_publish_leaves_no_publisher(world: World) -> None:
+    await world.arrive("a")
+    await world.arrive("b")
+    world.sfu.hold = asyncio.Event()
+    publishing = asyncio.create_task(world.send("a", Publish("audio video")))
+    await settle()
+    await world.send("a", Leave())
+    world.notifier.clear()
+    world.sfu.hold.set()
+    with pytest.raises(NotJoined):
+        await publishing
+    await settle()
+    [publisher] = world.sfu.created_publishers
+    assert publisher.closed and world.sfu.publishers == {}
+    assert world.notifier.calls == []  # nothing is announced of someone gone
+
+
+async def test_a_connection_that_never_connects_is_closed_at_the_ice_deadline(make_world: WorldFactory) -> None:
+    world = await make_world(ice_deadline=0.01)
+    await world.arrive("a")
+    await world.arrive("b")
+    idle = await world.publish("a", live=False)  # its ICE never completes
+    connected = await world.publish("b")
+    world.subscriber("a").connect()
+    await asyncio.sleep(0.03)
+    await settle()
+    assert idle.closed and world.member("a").publisher is None
+    assert world.notifier.broadcasts(ROOM_ID, "participant_updated")[-1].data["publishing"] == []
+    assert not connected.closed and not world.subscriber("a").closed
+
+
+# -- mute ---------------------------------------------------------------------------------------------
+
+
+async def test_a_mute_is_told_once(world: World) -> None:
+    await world.arrive("a")
+    await world.arrive("b")
+    world.notifier.clear()
+    await world.send("b", Mute("video", True))
+    await world.send("b", Mute("video", True))  # no change: not broadcast
+    await world.send("b", Mute("video", False))
+    updates = world.notifier.broadcasts(ROOM_ID, "participant_updated")
+    assert [(u.data["muted"]["video"], u.skip_sid) for u in updates] == [(True, "sid-b"), (False, "sid-b")]
+
+
+# -- revocation ------------------------------------------------------------------------------------
+
+
+async def test_revoking_a_participant_departs_them_alone(world: World) -> None:
+    await world.arrive("a")
+    c = await world.arrive("c")
+    await world.publish("c")
+    await world.service.revoke(Revocation(ROOM_ID, RevocationReason.PARTICIPANT_REMOVED, "c"))
+    await settle()
+    assert world.live.member("c") is None and c.state is ParticipantState.LEFT
+    assert world.live.member("a") is not None
+    assert world.notifier.broadcasts(ROOM_ID, "participant_left")[-1].data == \
+        {"id": "c", "reason": "participant_removed"}
+    assert world.sfu.publishers == {}
+
+
+@pytest.mark.parametrize("reason", [RevocationReason.ROOM_ENDED, RevocationReason.ROOM_CANCELLED])
+async def test_revoking_the_room_departs_everyone(world: World, reason: RevocationReason) -> None:
+    await world.arrive("a")
+    b = await world.arrive("b")
+    world.live.socket_lost(b, "sid-b")
+    await world.publish("a")
+    await world.service.revoke(Revocation(ROOM_ID, reason))
+    await settle()
+    left = world.notifier.broadcasts(ROOM_ID, "participant_left")
+    assert sorted(x.data["id"] for x in left) == ["a", "b"]
+    assert {x.data["reason"] for x in left} == {reason.value}
+    assert world.rooms.get(ROOM_ID) is None and world.closed_rooms == [ROOM_ID]
+    assert b.grace is None  # the reconnect timer is gone with the member
+    assert world.sfu.publishers == {} and world.sfu.subscribers == {}
+
+
+async def test_a_closed_join_window_departs_only_the_reconnecting(world: World) -> None:
+    a = await world.arrive("a")
+    b = await world.arrive("b")
+    c = await world.arrive("c")
+    world.live.socket_lost(b, "sid-b")
+    await world.service.revoke(Revocation(ROOM_ID, RevocationReason.TOKEN_EXPIRED))
+    await settle()
+    assert world.live.member("b") is None
+    assert world.live.member("a") is a and world.live.member("c") is c
+    assert a.state is ParticipantState.IN_CALL and c.state is ParticipantState.IN_CALL
+    assert [x.data for x in world.notifier.broadcasts(ROOM_ID, "participant_left")] == \
+        [{"id": "b", "reason": "token_expired"}]
+
+
+async def test_revoking_a_room_not_live_is_harmless(world: World) -> None:
+    await world.service.revoke(Revocation(ROOM_ID, RevocationReason.ROOM_ENDED))
+    assert world.notifier.calls == []
+
+
+# -- admission -----------------------------------------------------------------------------------------
+
+
+async def test_a_full_worker_refuses_a_publish(make_world: WorldFactory) -> None:
+    admission = Admission(max_peers=1)
+    world = await make_world(admission=admission)
+    await world.arrive("a")
+    await world.arrive("b")
+    await world.publish("a")  # the one peer this worker takes
+    with pytest.raises(ServerBusy):
+        await world.send("b", Publish("audio video"))
+    assert len(world.sfu.created_publishers) == 1 and world.member("b").publisher is None
+    assert not world.member("b").publishing_offer  # b may try again later
+    assert admission.refused >= 1
+
+
+async def test_a_full_worker_tells_a_member_it_cannot_offer(make_world: WorldFactory) -> None:
+    world = await make_world(admission=Admission(max_peers=1))
+    await world.arrive("a")
+    await world.arrive("b")
+    await world.publish("a", "audio")  # b's subscribe connection would be the second peer
+    [error] = world.notifier.to("sid-b", "error")
+    assert error == {"code": "server_busy", "message": error["message"], "event": "subscriber_offer"}
+    assert "maximum of 1" in error["message"]
+    assert world.offers_to("b") == [] and world.sfu.created_subscribers == []
+    assert not world.member("b").negotiation.in_flight
+
