@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from signalling.socket_api import SocketApi, SocketNotifier
 from signalling.web_client import WebClient
 from signalling.whip import WhipApi, cors_middleware
 from signalling.workers import WorkerRoomService
+from signalling.workflow import Workflow, Workflows
 
 __all__ = ["FRONT_GUARD", "MAX_BODY", "NODE", "Node", "create_app", "runner_options"]
 
@@ -82,21 +83,28 @@ def runner_options() -> dict[str, Any]:
     return {"access_log_class": AccessLogger, **runner_limits()}
 
 
+#: The workflow packages' workflows, first claim first (telemedicine and council sessions plug in here).
+WORKFLOWS: tuple[Workflow, ...] = ()
+
+
 def _room_service(settings: Settings, clock: Clock, notifier: SocketNotifier,
-                  presence: LocalPresence) -> RoomService:
+                  presence: LocalPresence, workflows: Workflows) -> RoomService:
     """Live rooms in media worker processes, or in this process when KONSYLIUM_WORKERS=0."""
     media = settings.media_addresses or ()
     config = SfuConfig(addresses=tuple(a.local for a in media),
                        announced=tuple((a.local, a.announced) for a in media if a.announced))
     if settings.workers == 0:
         return LocalRoomService(LiveRooms(Sfu(config), presence, clock, notifier,
-                                          reconnect_grace=settings.reconnect_grace))
+                                          reconnect_grace=settings.reconnect_grace, workflows=workflows))
     return WorkerRoomService(settings.workers, notifier, presence, media=config,
-                             grace=settings.reconnect_grace, log_level=settings.log_level)
+                             grace=settings.reconnect_grace, log_level=settings.log_level, workflows=workflows)
 
 
-def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = False) -> web.Application:
+def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = False,
+               workflows: Sequence[Workflow] = WORKFLOWS) -> web.Application:
     """Build the node. The store opens on startup and closes on cleanup.
+
+    *workflows* run the rooms they claim (the rest are plain meetings); tests may pass their own.
 
     Media workers start with the first room, or at startup when *eager* (``serve``).
     """
@@ -110,7 +118,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     # Named loggers (not False): python-socketio would add its own unformatted stderr handler.
     sio = socketio.AsyncServer(async_mode="aiohttp", logger=logging.getLogger("socketio.server"),
                                engineio_logger=logging.getLogger("engineio.server"))
-    rooms = _room_service(settings, clock, SocketNotifier(sio), presence)
+    rooms = _room_service(settings, clock, SocketNotifier(sio), presence, Workflows(workflows))
     metrics = NodeMetrics(rooms.totals)
     tasks = BackgroundTasks()
     sockets = SocketApi(sio, rooms, tokens, store, tasks.spawn,

@@ -23,7 +23,7 @@ from rooms.revocation import Revocation, RevocationReason
 from sfu import ActiveSpeakerDetector, MediaKind, NoCandidates, PublishedTrack, Publisher, Sfu, Subscriber
 from signalling.admission import Admission
 from signalling.background import BackgroundTasks
-from signalling.errors import Forbidden, NegotiationInProgress, NoOfferPending, NotJoined, ServerBusy
+from signalling.errors import BadRequest, Forbidden, NegotiationInProgress, NoOfferPending, NotJoined, ServerBusy
 from signalling.member import Member, ParticipantState
 from signalling.messages import (
     Leave,
@@ -36,6 +36,7 @@ from signalling.messages import (
     handler_table,
     handles,
 )
+from signalling.workflow import Workflows
 
 __all__ = [
     "HANDLERS",
@@ -88,6 +89,7 @@ class LiveRoom:
         self.room = room
         self._rooms = rooms
         self.members: dict[str, Member] = {}
+        self.workflow = rooms.workflows.of(room)
         self.speakers = ActiveSpeakerDetector()
         self.speakers.on_change.connect(self._speaker_changed)
         self._publisher_owner: dict[str, Member] = {}
@@ -122,7 +124,8 @@ class LiveRoom:
         if member.sid is not None:
             await self._rooms.notifier.to_sid(member.sid, event, data)
 
-    async def _broadcast(self, event: str, data: Any, *, skip: Member | None = None) -> None:
+    async def broadcast(self, event: str, data: Any, *, skip: Member | None = None) -> None:
+        """Send *event* to every socket of the room (but *skip*'s)."""
         await self._rooms.notifier.to_room(self.id, event, data,
                                            skip_sid=None if skip is None else skip.sid)
 
@@ -139,7 +142,10 @@ class LiveRoom:
         sender = Sender.PARTICIPANT if member is not None else Sender.API
         if sender not in message.senders:
             raise Forbidden(f"'{message.name}' cannot be sent by the {sender.value}")
-        result: dict[str, Any] = await HANDLERS[type(message)](self, member, message)
+        handler = HANDLERS.get(type(message)) or self.workflow.handlers.get(type(message))
+        if handler is None:  # another workflow's message: not available in this kind of room
+            raise BadRequest(f"'{message.name}' is not available in this room")
+        result: dict[str, Any] = await handler(self, member, message)
         return result
 
     @handles(Publish)
@@ -185,14 +191,16 @@ class LiveRoom:
                 )
             if sid is not None:  # a new socket: the client makes new connections
                 await self._drop_subscriber(existing)
-            await self._broadcast("participant_updated", existing.view(), skip=existing)
+            await self.broadcast("participant_updated", existing.view(), skip=existing)
             log.info("participant resumed room=%s participant=%s", self.id, participant.id)
             return existing, True
-        member = Member(participant, self.id, sid=sid)
+        member = Member(participant, self.id, sid=sid, state=self.workflow.admission(self.room, participant))
         self.members[participant.id] = member
         await self._rooms.presence.joined(self.id, participant.id, self._rooms.clock.now())
-        await self._broadcast("participant_joined", member.view(), skip=member)
-        log.info("participant joined room=%s participant=%s", self.id, participant.id)
+        await self.broadcast("participant_joined", member.view(), skip=member)
+        log.info("participant joined room=%s participant=%s state=%s", self.id, participant.id,
+                 member.state.value)
+        await self.workflow.joined(self, member)
         return member, False
 
     def socket_lost(self, member: Member, sid: str) -> None:
@@ -206,7 +214,7 @@ class LiveRoom:
             self._rooms.reconnect_grace,
             lambda: self._rooms.spawn(self.depart(member, "timeout")),
         )
-        self._rooms.spawn(self._broadcast("participant_updated", member.view(), skip=member))
+        self._rooms.spawn(self.broadcast("participant_updated", member.view(), skip=member))
 
     async def depart(self, member: Member, reason: str) -> None:
         """Remove a member for good and free their media."""
@@ -219,8 +227,9 @@ class LiveRoom:
         member.state = ParticipantState.LEFT
         await self._close_media(member)
         await self._rooms.presence.left(self.id, member.id)
-        await self._broadcast("participant_left", {"id": member.id, "reason": reason})
+        await self.broadcast("participant_left", {"id": member.id, "reason": reason})
         log.info("participant left room=%s participant=%s reason=%s", self.id, member.id, reason)
+        await self.workflow.left(self, member, reason)
         if not self.members:
             self._rooms.forget(self)
 
@@ -281,7 +290,7 @@ class LiveRoom:
 
     async def _announce_publishing(self, member: Member) -> None:
         await self._rooms.presence.publishing(self.id, member.id, frozenset(member.publishing))
-        await self._broadcast("participant_updated", member.view(), skip=member)
+        await self.broadcast("participant_updated", member.view(), skip=member)
 
     def _track_live(self, member: Member, track: PublishedTrack) -> None:
         if track.kind is MediaKind.AUDIO:
@@ -361,16 +370,33 @@ class LiveRoom:
             raise NoOfferPending("there is no subscriber offer waiting for an answer")
         try:
             await negotiation.subscriber.apply_answer(answer_sdp)
-        finally:  # a failed answer must not leave every later offer folded away
-            again = negotiation.answered()
-        if again:
+        except BaseException:  # a refused answer ends its round; a change folded into it is still offered
+            if negotiation.answered():
+                self._rooms.spawn(self.renegotiate(member))
+            raise
+        if negotiation.answered():
             await self.renegotiate(member)
+
+    async def change_state(self, member: Member, state: ParticipantState) -> None:
+        """Move a member to *state* (admitted from the lobby, put on hold, …): their media follows
+        their permissions at once, they and the others are told (``participant_updated``)."""
+        if member.state is state or self.members.get(member.id) is not member:
+            return
+        member.state = state
+        log.info("participant state room=%s participant=%s state=%s", self.id, member.id, state.value)
+        if not member.permissions.publish:
+            await self.unpublish(member)
+        if not member.permissions.subscribe:
+            await self._drop_subscriber(member)
+        await self._tell(member, "participant_updated", member.view())
+        await self.broadcast("participant_updated", member.view(), skip=member)
+        await self.renegotiate(member)
 
     async def set_muted(self, member: Member, kind: str, muted: bool) -> None:
         if member.muted[kind] == muted:
             return  # nothing changed: nothing to tell the room
         member.muted[kind] = muted
-        await self._broadcast("participant_updated", member.view(), skip=member)
+        await self.broadcast("participant_updated", member.view(), skip=member)
 
     async def revoke(self, revocation: Revocation) -> None:
         """Depart the members a revocation covers (their sockets are ended by the edge).
@@ -392,7 +418,7 @@ class LiveRoom:
         return None if owner is None else owner.id
 
     def _speaker_changed(self, source: str | None) -> None:
-        self._rooms.spawn(self._broadcast("active_speaker", {"id": self._speaker_id(source)}))
+        self._rooms.spawn(self.broadcast("active_speaker", {"id": self._speaker_id(source)}))
 
     async def close(self) -> None:
         for member in list(self.members.values()):
@@ -402,7 +428,7 @@ class LiveRoom:
         self.members.clear()
 
 
-#: The handler of each message type (every declared message has one: checked at import).
+#: The handler of each core message type (every one has one: checked at import).
 HANDLERS = handler_table(LiveRoom)
 
 
@@ -419,7 +445,9 @@ class LiveRooms:
         on_room_closed: Callable[[str], None] = lambda room_id: None,
         admission: Admission | None = None,
         ice_deadline: float = ICE_DEADLINE,
+        workflows: Workflows | None = None,
     ) -> None:
+        self.workflows = workflows or Workflows()
         self.sfu = sfu
         self.admission = admission or Admission()
         self.ice_deadline = ice_deadline

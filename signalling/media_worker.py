@@ -28,6 +28,7 @@ from signalling.resources import raise_open_files_limit
 from signalling.room_service import LocalRoomService
 from signalling.wire import participant_from_wire, room_from_wire
 from signalling.worker_link import Link, LinkClosed
+from signalling.workflow import Workflows, load_workflows
 
 __all__ = ["LinkNotifier", "LinkPresence", "main", "serve"]
 
@@ -101,7 +102,7 @@ async def _call(service: LocalRoomService, method: str, p: dict[str, Any]) -> An
     return await simple[method]()
 
 
-async def serve(sock: socket.socket, media: SfuConfig, grace: float) -> None:
+async def serve(sock: socket.socket, media: SfuConfig, grace: float, workflows: Workflows | None = None) -> None:
     """Serve the front over *sock* until it goes away, then free everything."""
     reader, writer = await asyncio.open_connection(sock=sock)
     service: LocalRoomService | None = None
@@ -121,6 +122,7 @@ async def serve(sock: socket.socket, media: SfuConfig, grace: float) -> None:
         Sfu(media), LinkPresence(link), SystemClock(), LinkNotifier(link),
         reconnect_grace=grace,
         on_room_closed=room_closed,
+        workflows=workflows,
     )
     service = LocalRoomService(rooms)
 
@@ -177,6 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--grace", type=float, default=30.0, help="reconnect grace, seconds")
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--index", type=int, default=0)
+    parser.add_argument("--workflow", action="append", default=[], help="module:Class of a workflow (repeated)")
     args = parser.parse_args(argv)
     logging.basicConfig(
         format=f"%(asctime)s %(levelname)s worker{args.index} %(name)s %(message)s",
@@ -193,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     log.debug("event loop: %s", install_event_loop_policy())
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(sock, media, args.grace))
+        asyncio.run(serve(sock, media, args.grace, load_workflows(args.workflow)))
 
 
 if __name__ == "__main__":

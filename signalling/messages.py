@@ -34,6 +34,7 @@ __all__ = [
     "SubscriberAnswer",
     "Text",
     "Unpublish",
+    "core_messages",
     "handler_table",
     "handles",
     "message_from_wire",
@@ -146,7 +147,7 @@ class Leave(Message):
 
 
 def _hints(cls: type[Message]) -> dict[str, Any]:
-    return typing.get_type_hints(cls, globalns=vars(sys.modules[cls.__module__]), include_extras=True)
+    return typing.get_type_hints(cls, include_extras=True)  # each class resolved in its own module
 
 
 def _field(cls: type[Message], name: str, hint: Any, data: dict[str, Any]) -> Any:
@@ -208,15 +209,20 @@ def handles(cls: type[Message]) -> Callable[[Handler], Handler]:
     return mark
 
 
+def core_messages() -> list[type[Message]]:
+    """The messages every live room handles (declared here; workflows declare their own elsewhere)."""
+    return [cls for cls in MESSAGES.values() if cls.__module__ == __name__]
+
+
 def handler_table(owner: type) -> dict[type[Message], Handler]:
-    """Every `handles`-marked method of *owner*, by message class; each message has exactly one."""
+    """Every `handles`-marked method of *owner*, by message class; each core message has one."""
     table: dict[type[Message], Handler] = {}
     for klass in reversed(owner.__mro__):
         for attribute in vars(klass).values():
             cls = getattr(attribute, "__handles__", None)
             if cls is not None:
                 table[cls] = attribute
-    missing = [cls.name for cls in MESSAGES.values() if cls not in table]
+    missing = [cls.name for cls in core_messages() if cls not in table]
     if missing:
         raise TypeError(f"{owner.__name__} has no handler for: {', '.join(missing)}")
     return table
@@ -249,13 +255,13 @@ def _payload(cls: type[Message]) -> str:
 def _rows() -> Iterator[str]:
     yield "| event | payload | does | ack on success |"
     yield "| --- | --- | --- | --- |"
-    for name, cls in MESSAGES.items():
+    for cls in core_messages():
         doc = " ".join((cls.__doc__ or "").split())
-        yield f"| `{name}` | {_payload(cls)} | {doc} | {cls.reply} |"
+        yield f"| `{cls.name}` | {_payload(cls)} | {doc} | {cls.reply} |"
 
 
 def protocol_table() -> str:
-    """The client → server table of docs/protocol.md, generated from the declarations."""
+    """The client → server table of docs/protocol.md (the core messages), generated from the declarations."""
     return "\n".join(_rows()) + "\n"
 
 

@@ -29,6 +29,7 @@ from signalling.live_room import Notifier
 from signalling.messages import Message
 from signalling.wire import participant_to_wire, room_to_wire
 from signalling.worker_link import Link
+from signalling.workflow import Meeting, Workflows, workflow_path
 
 __all__ = ["LeastLoadedPlacement", "RoomPlacement", "WorkerRoomService", "WorkerTotals"]
 
@@ -103,6 +104,7 @@ class WorkerRoomService:
         grace: float = 30.0,
         log_level: str = "info",
         placement: RoomPlacement | None = None,
+        workflows: Workflows | None = None,
     ) -> None:
         if count < 1:
             raise ValueError("WorkerRoomService needs at least one worker")
@@ -114,6 +116,9 @@ class WorkerRoomService:
         self._args = ["--addresses", ",".join(media.addresses),
                       "--announce", ",".join(f"{local}={public}" for local, public in media.announced),
                       "--grace", str(grace), "--log-level", log_level]
+        for workflow in (workflows or Workflows()).all:  # each worker builds the same ones
+            if not isinstance(workflow, Meeting):
+                self._args += ["--workflow", workflow_path(workflow)]
         self._workers: dict[int, _Worker] = {}
         self._issued: dict[str, int] = {}  # room id -> sequence number of its latest call
         self._calls = itertools.count(1)

@@ -6,11 +6,13 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = {"konsylium", "signalling", "telemed", "rooms", "sfu", "loadtests", "web", "tests"}
+OURS = {"konsylium", "signalling", "telemed", "council", "rooms", "sfu", "loadtests", "web", "tests"}
 ALLOWED: dict[str, set[str]] = {
-    "konsylium": {"signalling", "telemed", "rooms", "sfu"},
+    "konsylium": {"signalling", "telemed", "council", "rooms", "sfu"},
     "signalling": {"rooms", "sfu"},
-    "telemed": {"rooms"},
+    # workflow packages plug into live rooms through signalling.workflow (the seam); never the reverse
+    "telemed": {"signalling", "rooms"},
+    "council": {"signalling", "rooms"},
     "rooms": set(),
     "sfu": set(),
     "loadtests": {"sfu"},  # public surfaces only: HTTP, subprocesses, the SFU API

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestServer
 
 from konsylium.app import NODE, Node, create_app, runner_options
 from konsylium.settings import MediaAddress, Settings
+from signalling.workflow import Workflow
 from tests.conftest import KEYS, SECRET, auth
 from tests.processes import free_port
 from tests.signalling.clients import Client
@@ -70,7 +71,8 @@ class LiveNode:
 
 @asynccontextmanager
 async def running_node(
-    tmp_path: Path, workers: int, media_addresses: tuple[MediaAddress, ...] | None = None, **overrides: Any
+    tmp_path: Path, workers: int, media_addresses: tuple[MediaAddress, ...] | None = None,
+    workflows: Sequence[Workflow] = (), **overrides: Any
 ) -> AsyncIterator[LiveNode]:
     port = free_port()
     settings = Settings(
@@ -78,7 +80,7 @@ async def running_node(
         media_addresses=media_addresses or (MediaAddress("127.0.0.1"),), reconnect_grace=1.5,
         workers=workers, **overrides,
     )
-    app = create_app(settings)
+    app = create_app(settings, workflows=workflows)
     server = TestServer(app, port=port)
     await server.start_server(**runner_options())
     node = LiveNode(f"http://127.0.0.1:{port}", app, [])

@@ -206,9 +206,9 @@ async def test_a_failed_subscriber_answer_does_not_block_later_offers(live: Live
     await patient.connect()
     assert (await doctor.publish())["ok"]
     await until(lambda: bool(patient.named("subscriber_offer")), what="an offer to the patient")
+    patient.auto_answer = True  # from now on like a browser: every further offer is answered
     ack = await patient.sio.call("subscriber_answer", {"sdp": "v=0\r\nnot an answer\r\n"})
     assert not ack["ok"] and ack["error"]["code"] == "invalid_sdp"
-    patient.auto_answer = True
     offers = len(patient.named("subscriber_offer"))
     await doctor.sio.call("unpublish", {})
     assert (await doctor.publish())["ok"]

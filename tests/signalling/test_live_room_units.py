@@ -494,12 +494,15 @@ async def test_a_refused_answer_ends_its_round(world: World) -> None:
     assert not world.member("b").negotiation.in_flight
 
     world.subscriber("b").refuse_answers = False
+    await settle()
+    await world.answer_all("b")  # a change folded into the refused round is offered again
+    before = len(world.offers_to("b"))
     await world.publish("c")  # the next change still produces an offer
     offers = world.offers_to("b")
-    assert len(offers) == 2
-    assert {t["participant_id"] for t in offers[1]["tracks"]} == {"a", "c"}
-    await world.answer("b")
-    assert world.subscriber("b").answers == ["answer"]
+    assert len(offers) > before
+    assert {t["participant_id"] for t in offers[-1]["tracks"]} == {"a", "c"}
+    await world.answer_all("b")
+    assert world.subscriber("b").answers and not world.member("b").negotiation.in_flight
 
 
 #: What the others do while b receives: (who, offer) publishes, (who, None) stops, ("b", None) answers.
@@ -772,3 +775,19 @@ async def test_a_full_worker_tells_a_member_it_cannot_offer(make_world: WorldFac
     assert world.offers_to("b") == [] and world.sfu.created_subscribers == []
     assert not world.member("b").negotiation.in_flight
 
+
+async def test_a_refused_answer_still_runs_the_round_folded_into_it(world: World) -> None:
+    await world.arrive("a")
+    await world.arrive("b")
+    await world.arrive("c")
+    await world.publish("a")
+    await world.answer_all("b")
+    await world.publish("c")                 # b: a round for c's tracks, waiting for b's answer
+    assert world.member("b").negotiation.in_flight
+    offered = len(world.offers_to("b"))
+    await world.send("a", Unpublish())       # folded into the next round
+    world.subscriber("b").refuse_answers = True
+    with pytest.raises(InvalidAnswer):
+        await world.send("b", SubscriberAnswer("garbage"))
+    await settle()
+    assert len(world.offers_to("b")) == offered + 1   # the folded change is offered
