@@ -459,6 +459,7 @@ class LiveRooms:
         self.serial = itertools.count(1)
         self._rooms: dict[str, LiveRoom] = {}
         self._tasks = BackgroundTasks()
+        self._deadlines: set[asyncio.TimerHandle] = set()  # ICE deadlines pending (cancelled on close)
 
     def get(self, room_id: str) -> LiveRoom | None:
         return self._rooms.get(room_id)
@@ -483,17 +484,22 @@ class LiveRooms:
         """Close *peer* (freeing what it holds) unless it connects within the ICE deadline."""
 
         def check() -> None:
+            self._deadlines.discard(handle)
             if not peer.closed and peer.connection_state != "connected":
                 log.info("connection %s did not connect within %.0f s: closed", peer.id, self.ice_deadline)
                 self.spawn(peer.close())
 
-        asyncio.get_running_loop().call_later(self.ice_deadline, check)
+        handle = asyncio.get_running_loop().call_later(self.ice_deadline, check)
+        self._deadlines.add(handle)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run *coro* in the background, keeping a reference and logging its failure."""
         self._tasks.spawn(coro)
 
     async def close(self) -> None:
+        for handle in self._deadlines:
+            handle.cancel()
+        self._deadlines.clear()
         for live in list(self._rooms.values()):
             await live.close()
         self._rooms.clear()
