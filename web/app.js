@@ -1,5 +1,5 @@
-// The Konsylium browser client: pre-join (preview, devices), the room, and the
-// "you left" view. Plain ES module, no build step. Strings live in i18n.js,
+// The Konsylium browser client: pre-join (preview, devices), the lobby's waiting
+// view, the room (with a host's lobby panel), and the "you left" view. Plain ES module, no build step. Strings live in i18n.js,
 // the protocol in call.js, the tiles in tiles.js.
 
 import { Call, FINAL_CODES } from "./call.js";
@@ -54,9 +54,9 @@ function alertError(text) {
 }
 
 function showView(name, { focus = true } = {}) {
-  for (const view of ["prejoin", "room", "end"]) $(`view-${view}`).hidden = view !== name;
+  for (const view of ["prejoin", "waiting", "room", "end"]) $(`view-${view}`).hidden = view !== name;
   document.body.dataset.view = name;
-  const heading = { prejoin: "prejoin-title", room: "room-title", end: "end-title" }[name];
+  const heading = { prejoin: "prejoin-title", waiting: "waiting-title", room: "room-title", end: "end-title" }[name];
   if (focus) $(heading).focus({ preventScroll: false });
 }
 
@@ -234,7 +234,10 @@ let tiles = null;
 const muted = { audio: false, video: false };
 
 function setConnState(state) {
-  const key = { connecting: "state_connecting", connected: "state_connected", reconnecting: "state_reconnecting", disconnected: "state_disconnected" }[state];
+  const key = {
+    connecting: "state_connecting", connected: "state_connected", waiting: "state_waiting",
+    reconnecting: "state_reconnecting", disconnected: "state_disconnected",
+  }[state];
   $("conn").hidden = false;
   $("conn").dataset.state = state;
   $("conn-state").textContent = t(key);
@@ -292,21 +295,39 @@ function enterRoom() {
 
   call.addEventListener("state", (e) => setConnState(e.detail.state));
   call.addEventListener("welcome", (e) => {
-    const { participants = [], resumed } = e.detail;
+    const { participants = [], resumed, admitted, you } = e.detail;
+    if (you?.state === "waiting") {
+      showWaiting();
+      return;
+    }
+    if (document.body.dataset.view !== "room") {
+      hideWaiting();
+      showView("room");
+    }
     // Rebuild the others from the authoritative list (a resumed session may have missed events).
     tiles.clear({ keepSelf: true });
-    for (const p of participants) tiles.upsert(p);
-    if (e.detail.you) tiles.upsert({ ...selfParticipant(), ...e.detail.you }, { self: true });
+    for (const p of participants) if (p?.state !== "waiting") tiles.upsert(p);
+    if (you) tiles.upsert({ ...selfParticipant(), ...you }, { self: true });
     updateCount();
-    if (!resumed) announce(t("you_are_in", { title }));
+    lobbyPanel.setHost(you?.role === "host");
+    if (admitted) announce(t("admitted_in", { title }));
+    else if (!resumed) announce(t("you_are_in", { title }));
   });
+  call.addEventListener("lobby", (e) => lobbyPanel.render(e.detail.waiting));
+  call.addEventListener("roomupdated", (e) => lobbyPanel.renderLock(e.detail.locked, { announce: true }));
   call.addEventListener("joined", (e) => {
+    if (e.detail.state === "waiting") return; // in the lobby: hosts see them in the lobby panel
     tiles.upsert(e.detail);
     tiles.setTracks(e.detail.id, call.media.get(e.detail.id));
     updateCount();
     announce(t("joined", { name: e.detail.name }));
   });
   call.addEventListener("updated", (e) => {
+    if (e.detail.state === "waiting") {
+      tiles.remove(e.detail.id);
+      updateCount();
+      return;
+    }
     tiles.upsert(e.detail);
     tiles.setTracks(e.detail.id, call.media.get(e.detail.id));
     updateCount();
@@ -332,17 +353,17 @@ function enterRoom() {
     alertError(t(key) !== key ? t(key) : t("error_prefix", { message: message || code || "?" }));
   });
   call.addEventListener("problem", (e) => alertError(t(e.detail.key)));
-  call.addEventListener("ended", (e) => endCall(e.detail.reason));
+  call.addEventListener("ended", (e) => endCall(e.detail.reason, undefined, e.detail.message));
   call.addEventListener("refused", (e) => {
-    const key = `refused_${e.detail.code}`;
-    const text = t(key) !== key ? t(key) : t("refused_other", { message: e.detail.message || e.detail.code });
+    const key = [`refused_${e.detail.code}`, `ended_${e.detail.code}`].find((k) => t(k) !== k);
+    const text = key ? t(key) : t("refused_other", { message: e.detail.message || e.detail.code });
     endCall("refused", text);
   });
   call.start();
 }
 
 // Final codes after which coming back with the same link cannot work (the others offer "Dołącz ponownie").
-const NO_WAY_BACK = new Set(["participant_removed", "room_cancelled", "room_ended", "token_expired", "invalid_token"]);
+const NO_WAY_BACK = new Set(["participant_removed", "room_cancelled", "room_ended", "token_expired", "invalid_token", "denied"]);
 
 /** The text of a final code that ended a live session: its own `ended_*` text, else the refusal's. */
 function finalText(code) {
@@ -350,15 +371,20 @@ function finalText(code) {
   return t("ended_text");
 }
 
-function endCall(reason, text) {
+function endCall(reason, text, message) {
   stopLocalMedia();
   if (tiles) tiles.clear();
+  hideWaiting();
+  lobbyPanel.setHost(false);
   const title = bootstrap.room.title;
+  const words = typeof message === "string" ? message.trim() : "";
   const headings = {
     left: ["left_heading", t("left_text", { title })],
     replaced: ["replaced_heading", t("replaced_text")],
     server: ["ended_heading", t("ended_text")],
     refused: ["refused_heading", text],
+    // Not let in: the plain reason first, then the host's own words if they wrote any.
+    denied: ["denied_heading", words ? `${t("denied_text")} ${t("denied_message", { message: words })}` : t("denied_text")],
   };
   const [heading, body] = headings[reason] || (FINAL_CODES.has(reason) ? ["ended_heading", finalText(reason)] : headings.server);
   $("end-title").textContent = t(heading);
@@ -382,10 +408,219 @@ async function toggle(kind) {
 
 async function leave() {
   if (!call) return;
-  $("leave-button").disabled = true;
+  const buttons = [$("leave-button"), $("waiting-leave-button")];
+  for (const button of buttons) button.disabled = true;
   await call.leave();
-  $("leave-button").disabled = false;
+  for (const button of buttons) button.disabled = false;
 }
+
+// ---------------------------------------------------------------------------
+// The lobby, for a person who waits: plain words, their own preview, nothing sent or received
+
+function showWaiting() {
+  const video = $("waiting-preview");
+  const videoTrack = trackOf("video");
+  $("waiting-preview-box").hidden = isViewer;
+  $("waiting-preview-box").classList.toggle("no-video", !videoTrack);
+  $("waiting-avatar").textContent = (bootstrap.you.name || "?").trim().slice(0, 1).toUpperCase();
+  video.setAttribute("aria-label", t("waiting_preview_label"));
+  $("waiting-title").textContent = t("waiting_heading", { title: bootstrap.room.title });
+  const stream = videoTrack ? new MediaStream([videoTrack]) : null;
+  if (video.srcObject?.getVideoTracks?.()[0] !== videoTrack) video.srcObject = stream;
+  if (stream) video.play().catch(() => {});
+  if (document.body.dataset.view === "waiting") return; // a resumed session still waiting: no new focus
+  showView("waiting");
+  announce(t("waiting_text"));
+}
+
+function hideWaiting() {
+  $("waiting-preview").srcObject = null;
+}
+
+// ---------------------------------------------------------------------------
+// The lobby, for a host: who waits (name, party, how long), admit or deny each, admit all, lock
+
+const WAITED_REFRESH_MS = 5000;
+
+function waitedText(since, now = Date.now()) {
+  const start = Date.parse(since);
+  const seconds = Number.isNaN(start) ? 0 : Math.max(0, Math.floor((now - start) / 1000));
+  if (seconds < 60) return t("lobby_waited_seconds", { n: seconds });
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return t("lobby_waited_minutes", { n: minutes });
+  return t("lobby_waited_hours", { h: Math.floor(minutes / 60), m: minutes % 60 });
+}
+
+function partyText(party) {
+  const key = `party_${party}`;
+  return t(key) !== key ? t(key) : t("party_other");
+}
+
+/** A button whose visible word is `word` and whose accessible name is "word name" (e.g. "Wpuść Jan Kowalski"). */
+function namedButton(word, name, className) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = className;
+  const hidden = document.createElement("span");
+  hidden.className = "visually-hidden";
+  hidden.textContent = ` ${name}`;
+  button.append(word, hidden);
+  return button;
+}
+
+const lobbyPanel = {
+  host: false,
+  items: new Map(), // participant id -> {li, waited, person}
+  known: new Set(), // ids already announced
+  pending: new Set(), // ids with an admit or deny on its way
+  timer: null,
+
+  setHost(host) {
+    this.host = host;
+    $("lobby-panel").hidden = !host;
+    $("view-room").classList.toggle("hosting", host);
+    clearInterval(this.timer);
+    this.timer = null;
+    if (!host) {
+      this.items.clear();
+      this.known.clear();
+      this.pending.clear();
+      $("lobby-list").replaceChildren();
+      return;
+    }
+    this.timer = setInterval(() => this.refreshWaited(), WAITED_REFRESH_MS);
+    this.render(call?.lobby || [], { quiet: true });
+    this.renderLock(Boolean(call?.locked));
+  },
+
+  render(waiting, { quiet = false } = {}) {
+    if (!this.host) return;
+    const list = $("lobby-list");
+    const active = document.activeElement;
+    const focusIndex = [...list.children].findIndex((li) => li.contains(active));
+    const ids = new Set(waiting.map((p) => p.id));
+    for (const [id, item] of this.items) {
+      if (!ids.has(id)) {
+        item.li.remove();
+        this.items.delete(id);
+        this.pending.delete(id);
+      }
+    }
+    const arrived = [];
+    for (const person of waiting) {
+      let item = this.items.get(person.id);
+      if (!item) {
+        item = this.create(person);
+        this.items.set(person.id, item);
+      }
+      item.person = person;
+      list.append(item.li); // keeps the server's arrival order
+      if (!this.known.has(person.id)) {
+        this.known.add(person.id);
+        arrived.push(person);
+      }
+    }
+    for (const id of [...this.known]) if (!ids.has(id)) this.known.delete(id); // may come back later
+    this.refreshWaited();
+    const n = waiting.length;
+    $("lobby-heading").textContent = t("lobby_heading", { n });
+    $("lobby-empty").hidden = n > 0;
+    $("lobby-deny-field").hidden = n === 0;
+    const all = $("lobby-admit-all");
+    all.hidden = n < 2;
+    all.textContent = t("lobby_admit_all", { n });
+    // The focused person left the list (admitted, denied, gone): keep the keyboard in the panel.
+    if (focusIndex >= 0 && !list.contains(document.activeElement)) {
+      const next = list.children[Math.min(focusIndex, list.children.length - 1)];
+      (next?.querySelector("button") || $("lobby-heading")).focus();
+    }
+    if (!quiet && arrived.length === 1) announce(t("lobby_arrived", { name: arrived[0].name }));
+    else if (!quiet && arrived.length > 1) announce(t("lobby_arrived_many", { n }));
+  },
+
+  create(person) {
+    const li = document.createElement("li");
+    li.className = "lobby-item";
+    li.dataset.participantId = person.id;
+    const who = document.createElement("p");
+    who.className = "lobby-who";
+    const name = document.createElement("span");
+    name.className = "lobby-name";
+    name.textContent = person.name;
+    const details = document.createElement("span");
+    details.className = "lobby-details";
+    const party = document.createElement("span");
+    party.className = "lobby-party";
+    party.textContent = partyText(person.party);
+    const waited = document.createElement("span");
+    waited.className = "lobby-waited";
+    details.append(party, " · ", waited);
+    who.append(name, details);
+    const buttons = document.createElement("div");
+    buttons.className = "lobby-buttons";
+    const admit = namedButton(t("lobby_admit"), person.name, "primary");
+    admit.addEventListener("click", () => this.act(person.id, "admit"));
+    const deny = namedButton(t("lobby_deny"), person.name, "danger");
+    deny.addEventListener("click", () => this.act(person.id, "deny"));
+    buttons.append(admit, deny);
+    li.append(who, buttons);
+    return { li, waited, person };
+  },
+
+  refreshWaited() {
+    const now = Date.now();
+    for (const item of this.items.values()) item.waited.textContent = waitedText(item.person.since, now);
+  },
+
+  async act(id, action) {
+    if (!call || this.pending.has(id)) return;
+    const name = this.items.get(id)?.person.name || "";
+    this.pending.add(id);
+    try {
+      if (action === "admit") {
+        await call.admit(id);
+        announce(t("lobby_admitted", { name }));
+      } else {
+        const field = $("lobby-deny-message");
+        const message = field.value;
+        await call.deny(id, message);
+        field.value = "";
+        announce(t("lobby_denied", { name }));
+      }
+    } catch (err) {
+      // A refusal came as an `error` event too (shown by the page); only a timeout needs saying here.
+      if (err?.code === "timeout") alertError(t("error_internal"));
+    } finally {
+      this.pending.delete(id);
+    }
+  },
+
+  async admitAll() {
+    if (!call) return;
+    try {
+      await call.admitAll();
+    } catch (err) {
+      if (err?.code === "timeout") alertError(t("error_internal"));
+    }
+  },
+
+  renderLock(locked, { announce: say = false } = {}) {
+    const button = $("lobby-lock");
+    const was = button.getAttribute("aria-pressed") === "true";
+    button.setAttribute("aria-pressed", String(locked));
+    $("lobby-lock-note").textContent = t(locked ? "lobby_locked_note" : "lobby_unlocked_note");
+    if (say && this.host && was !== locked) announce(t(locked ? "lobby_locked_announce" : "lobby_unlocked_announce"));
+  },
+
+  async toggleLock() {
+    if (!call) return;
+    try {
+      await call.setLocked(!call.locked);
+    } catch (err) {
+      if (err?.code === "timeout") alertError(t("error_internal"));
+    }
+  },
+};
 
 async function join() {
   const button = $("join-button");
@@ -414,6 +649,8 @@ function exposeDebugHandle() {
     get localStream() { return local.stream; },
     get state() { return call?.state ?? "idle"; },
     get view() { return document.body.dataset.view; },
+    get waiting() { return call?.waiting ?? false; },
+    get lobby() { return call?.lobby ?? []; },
   };
 }
 
@@ -460,6 +697,9 @@ function init() {
   $("mic-button").addEventListener("click", () => toggle("audio"));
   $("camera-button").addEventListener("click", () => toggle("video"));
   $("leave-button").addEventListener("click", leave);
+  $("waiting-leave-button").addEventListener("click", leave);
+  $("lobby-admit-all").addEventListener("click", () => lobbyPanel.admitAll());
+  $("lobby-lock").addEventListener("click", () => lobbyPanel.toggleLock());
   $("rejoin-button").addEventListener("click", rejoin);
   $("sound-button").addEventListener("click", () => {
     tiles?.unlockAudio();

@@ -3,12 +3,16 @@
 // No DOM here: the page listens to the events this EventTarget dispatches.
 //
 // Events (CustomEvent, payload in `detail`):
-//   state        {state: "connecting"|"connected"|"reconnecting"|"disconnected"}
+//   state        {state: "connecting"|"connected"|"waiting"|"reconnecting"|"disconnected"}
 //                "connected" means the media is connected too: the socket is welcomed and every
 //                peer connection the call needs (publish if we send, subscribe if one exists) is
 //                "connected"; a socket that is up with media that never connected is "connecting".
+//                "waiting": welcomed into the lobby (no media until a host admits us).
 //   rejoining    {attempt, delayMs}     (the server hung up for no final reason: we join again)
-//   welcome      {you, room, participants, resumed}
+//   welcome      {you, room, participants, resumed, admitted?}  (also after `admitted`, with
+//                admitted: true; `you.state === "waiting"` means we are in the lobby)
+//   lobby        {waiting: [{id, name, party, since}]}  (hosts: who waits in the lobby now)
+//   roomupdated  {locked}                (a host locked or unlocked the room)
 //   joined       Participant            (someone else connected)
 //   updated      Participant            (publishing, mute or connection changed)
 //   left         {id, reason, participant}
@@ -16,7 +20,8 @@
 //   speaker      {id}                   (null: nobody)
 //   servererror  {code, message, event} (an `error` event of the protocol)
 //   problem      {key}                  (a local failure, e.g. publish_failed)
-//   ended        {reason: "left"|"server"|<a final code>}  (FINAL_CODES: the server ended it on purpose)
+//   ended        {reason: "left"|"server"|<a final code>, message}  (FINAL_CODES: the server ended it
+//                on purpose; `message` is the server's, e.g. the host's words to a denied person)
 //   refused      {code, message}        (the server refused the connection)
 
 import { io } from "./vendor/socket.io.esm.min.js";
@@ -33,7 +38,7 @@ const KINDS = ["audio", "video"];
  */
 export const FINAL_CODES = new Set([
   "replaced", "participant_removed", "room_cancelled", "room_ended", "token_expired", "server_shutdown",
-  "invalid_token", "too_early",
+  "invalid_token", "too_early", "denied",
 ]);
 /** Delays before rejoining after a server-side hang-up (the last one repeats), each ±25 % jitter. */
 export const REJOIN_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 15000];
@@ -101,6 +106,11 @@ export class Call extends EventTarget {
     this.closed = false;
     this.leaving = false;
     this.finalCode = null; // a FINAL_CODES `error` arrived: the coming hang-up is the end
+    this.finalMessage = null; // its message (a host's words to a denied person)
+    this.waiting = false; // welcomed into the lobby: nothing published, nothing received
+    this.lobby = []; // hosts: [{id, name, party, since}] waiting now, in arrival order
+    this.locked = false; // the room is locked: every new arrival but a host waits
+    this.ignoredOffers = 0; // subscriber offers that came while we waited (the server must send none)
     this.welcomed = false; // this socket session has had its `welcome`
     this.everWelcomed = false;
     this.rejoinAttempts = 0;
@@ -128,6 +138,10 @@ export class Call extends EventTarget {
     }
     if (!this.welcomed) {
       this.setState(this.everWelcomed ? "reconnecting" : "connecting");
+      return;
+    }
+    if (this.waiting) {
+      this.setState("waiting");
       return;
     }
     const needed = [];
@@ -172,7 +186,12 @@ export class Call extends EventTarget {
       if (this.finalCode) {
         // The server said why it ends the session (another tab, removed, cancelled, over...): no retry.
         this.close();
-        this.emit("ended", { reason: this.finalCode });
+        if (!this.everWelcomed) {
+          // Ended before any `welcome`: the server turned the connection away (a denied link).
+          this.emit("refused", { code: this.finalCode, message: this.finalMessage });
+          return;
+        }
+        this.emit("ended", { reason: this.finalCode, message: this.finalMessage });
         return;
       }
       if (reason === "io server disconnect") {
@@ -196,10 +215,18 @@ export class Call extends EventTarget {
     });
 
     socket.on("welcome", (data) => this.onWelcome(data));
+    socket.on("admitted", (data) => this.onWelcome(data, { admitted: true }));
+    socket.on("lobby", (data) => this.onLobby(data));
+    socket.on("room_updated", (data) => this.onRoomUpdated(data));
     socket.on("participant_joined", (p) => this.upsert(p, "joined"));
     socket.on("participant_updated", (p) => this.upsert(p, "updated"));
     socket.on("participant_left", (data) => this.onLeft(data));
     socket.on("subscriber_offer", (data) => {
+      if (this.waiting) {
+        // Nothing is received in the lobby: the server sends no offer then; never play one that came.
+        this.ignoredOffers += 1;
+        return;
+      }
       const gen = this.generation;
       this.subChain = this.subChain
         .then(() => this.onSubscriberOffer(data, gen))
@@ -207,7 +234,13 @@ export class Call extends EventTarget {
     });
     socket.on("active_speaker", (data) => this.emit("speaker", { id: data?.id ?? null }));
     socket.on("error", (data) => {
-      if (FINAL_CODES.has(data?.code)) this.finalCode = data.code;
+      if (FINAL_CODES.has(data?.code)) {
+        this.finalCode = data.code;
+        // A denied person is shown the host's own words: `host_message` when the server sends it
+        // (null: the host wrote none), else `message`.
+        const words = data && "host_message" in data ? data.host_message : data?.message;
+        this.finalMessage = typeof words === "string" ? words : null;
+      }
       this.emit("servererror", data || {});
     });
   }
@@ -225,22 +258,60 @@ export class Call extends EventTarget {
     }, delayMs);
   }
 
-  onWelcome(data) {
+  /** `welcome` (every connect) and `admitted` (let in from the lobby: the same payload). */
+  onWelcome(data, { admitted = false } = {}) {
     if (this.closed) return;
     this.you = data.you;
     this.room = data.room;
     this.lastWelcome = data;
+    this.waiting = data.you?.state === "waiting";
+    if (typeof data.room?.locked === "boolean") this.locked = data.room.locked;
     this.participants = new Map((data.participants || []).map((p) => [p.id, p]));
     this.welcomed = true;
     this.everWelcomed = true;
-    this.emit("welcome", data);
+    this.emit("welcome", admitted ? { ...data, admitted: true } : data);
+    if ("lobby" in data) this.onLobby(data.lobby);
     this.updateState();
+    if (this.waiting) return; // in the lobby: publish nothing until `admitted`
     if (this.canPublish) {
       const gen = this.generation;
       this.pubChain = this.pubChain
         .then(() => this.publish(gen))
         .catch((err) => this.failed("publish_failed", err, gen));
     }
+  }
+
+  /** Hosts: the lobby changed (`{waiting: [...]}`; a bare list is read the same). */
+  onLobby(data) {
+    const list = Array.isArray(data) ? data : Array.isArray(data?.waiting) ? data.waiting : [];
+    this.lobby = list.filter((p) => p && typeof p.id === "string");
+    this.emit("lobby", { waiting: this.lobby });
+  }
+
+  onRoomUpdated(data) {
+    if (typeof data?.locked === "boolean") {
+      this.locked = data.locked;
+      if (this.room) this.room = { ...this.room, locked: data.locked };
+    }
+    this.emit("roomupdated", { ...data, locked: this.locked });
+  }
+
+  /** Host controls (docs/protocol.md, "Lobby"); each resolves with the ack or throws RequestFailed. */
+  admit(participantId) {
+    return this.request("admit", { participant_id: participantId });
+  }
+
+  admitAll() {
+    return this.request("admit_all", {});
+  }
+
+  deny(participantId, message = "") {
+    const text = String(message || "").trim();
+    return this.request("deny", text ? { participant_id: participantId, message: text } : { participant_id: participantId });
+  }
+
+  setLocked(locked) {
+    return this.request(locked ? "lock" : "unlock", {});
   }
 
   upsert(participant, kind) {

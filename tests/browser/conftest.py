@@ -131,15 +131,17 @@ async def join_firefox(browser: Firefox, participant: dict[str, Any], *, wait: s
     return page
 
 
-def book(node: ServerProcess, people: list[tuple[str, str]], *, model: str = "A2A",
+def book(node: ServerProcess, people: Sequence[tuple[str, str] | tuple[str, str, str]], *, model: str = "A2A",
          kind: str = "meeting", title: str = "Narada zespołu") -> dict[str, Any]:
-    """Book a room that is open now through the real API; *people* are (name, role) officials."""
+    """Book a room that is open now through the real API; *people* are (name, role) officials, or
+    (name, role, party) for another party (a citizen in an A2C room)."""
     now = datetime.now(UTC)
     body = {
         "title": title, "kind": kind, "model": model,
         "starts_at": now.isoformat(), "ends_at": (now + timedelta(hours=1)).isoformat(),
-        "participants": [{"display_name": name, "role": role, "party": "administration"}
-                         for name, role in people],
+        "participants": [{"display_name": person[0], "role": person[1],
+                          "party": person[2] if len(person) == 3 else "administration"}
+                         for person in people],
     }
     request = urllib.request.Request(
         f"{node.url}/api/v1/rooms", data=json.dumps(body).encode(), method="POST",
@@ -212,6 +214,27 @@ async def until(page: EvaluatingPage, expression: str, arg: Any = None, *, timeo
             raise AssertionError(f"timed out waiting for {what or expression}: last={value!r}\n"
                                  f"{await diagnostics(page)}\n{log}")
         await asyncio.sleep(0.1)
+
+
+AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+async def violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.1 A/AA violations on *page* (opened with ``bypass_csp=True``: axe is injected
+    from web/node_modules, never served by the node)."""
+    assert AXE.is_file(), f"{AXE} is missing: run `npm ci --prefix web`"
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.add_script_tag(path=str(AXE))
+    found: list[dict[str, Any]] = await page.evaluate(
+        """async (tags) => {
+            const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+            return result.violations.map((v) => ({id: v.id, impact: v.impact,
+                nodes: v.nodes.map((n) => n.target.join(' ') + ': ' + n.failureSummary)}));
+        }""",
+        AXE_TAGS,
+    )
+    return found
 
 
 # Is this participant's video playing on this page (frames decoded, time advancing)?

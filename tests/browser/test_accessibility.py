@@ -6,31 +6,10 @@ injected from disk, never served by the node.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from playwright.async_api import Browser
 
-from playwright.async_api import Browser, Page
-
-from tests.browser.conftest import book, join, new_page, until
+from tests.browser.conftest import book, join, new_page, until, violations
 from tests.processes import ServerProcess
-
-AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
-TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-async def violations(page: Page) -> list[dict[str, Any]]:
-    assert AXE.is_file(), f"{AXE} is missing: run `npm ci --prefix web`"
-    if not await page.evaluate("typeof window.axe !== 'undefined'"):
-        await page.add_script_tag(path=str(AXE))
-    found: list[dict[str, Any]] = await page.evaluate(
-        """async (tags) => {
-            const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
-            return result.violations.map((v) => ({id: v.id, impact: v.impact,
-                nodes: v.nodes.map((n) => n.target.join(' ') + ': ' + n.failureSummary)}));
-        }""",
-        TAGS,
-    )
-    return found
 
 
 async def test_every_view_passes_axe_on_desktop_and_phone(node: ServerProcess, browser: Browser) -> None:
