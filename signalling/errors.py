@@ -19,12 +19,14 @@ __all__ = [
     "KNOWN",
     "BadRequest",
     "BadSdp",
+    "Denied",
     "Forbidden",
     "LiveError",
     "NegotiationInProgress",
     "NoOfferPending",
     "NotJoined",
     "NotPublishing",
+    "NotWaiting",
     "RateLimited",
     "ServerBusy",
     "SessionEnded",
@@ -62,6 +64,24 @@ class Forbidden(LiveError):
     slug = "forbidden"
     title = "This role may not do this"
     code = "forbidden"
+
+
+class Denied(LiveError):
+    """A host turned this participant away; their link is refused while the room is live."""
+
+    status = 403
+    slug = "denied"
+    title = "Not let in"
+    code = "denied"
+
+
+class NotWaiting(LiveError):
+    """A lobby action names a participant who is not waiting."""
+
+    status = 409
+    slug = "not-waiting"
+    title = "That participant is not waiting"
+    code = "not_waiting"
 
 
 class NotJoined(LiveError):

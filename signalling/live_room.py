@@ -18,20 +18,34 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from rooms.clock import Clock
-from rooms.model import Participant, Room
+from rooms.model import Participant, Role, Room
 from rooms.revocation import Revocation, RevocationReason
 from sfu import ActiveSpeakerDetector, MediaKind, NoCandidates, PublishedTrack, Publisher, Sfu, Subscriber
 from signalling.admission import Admission
 from signalling.background import BackgroundTasks
-from signalling.errors import BadRequest, Forbidden, NegotiationInProgress, NoOfferPending, NotJoined, ServerBusy
+from signalling.errors import (
+    BadRequest,
+    Denied,
+    Forbidden,
+    NegotiationInProgress,
+    NoOfferPending,
+    NotJoined,
+    NotWaiting,
+    ServerBusy,
+)
 from signalling.member import Member, ParticipantState
 from signalling.messages import (
+    Admit,
+    AdmitAll,
+    Deny,
     Leave,
+    Lock,
     Message,
     Mute,
     Publish,
     Sender,
     SubscriberAnswer,
+    Unlock,
     Unpublish,
     handler_table,
     handles,
@@ -74,8 +88,12 @@ class Notifier(Protocol):
     async def to_room(self, room_id: str, event: str, data: Any, *, skip_sid: str | None = None) -> None:
         ...
 
-    async def drop(self, sid: str, code: str, message: str) -> None:
-        """Tell socket *sid* why, then disconnect it (it no longer stands for its member)."""
+    async def drop(self, sid: str, code: str, message: str, event: str = "connect") -> None:
+        """Tell socket *sid* why (an ``error`` for *event*), then disconnect it (it no longer stands
+        for its member)."""
+
+    async def enter_call(self, sid: str, room_id: str) -> None:
+        """Let socket *sid* hear what is said to the room's call (`to_room`); waiting sockets do not."""
 
     async def reset_room(self, room_id: str) -> None:
         """Disconnect every socket of the room, so that its clients reconnect afresh."""
@@ -90,6 +108,8 @@ class LiveRoom:
         self._rooms = rooms
         self.members: dict[str, Member] = {}
         self.workflow = rooms.workflows.of(room)
+        self.locked = False
+        self.denied: set[str] = set()  # turned away by a host: refused while the room is live
         self.speakers = ActiveSpeakerDetector()
         self.speakers.on_change.connect(self._speaker_changed)
         self._publisher_owner: dict[str, Member] = {}
@@ -118,6 +138,7 @@ class LiveRoom:
         return {
             "id": r.id, "title": r.title, "kind": r.kind.value, "model": r.model.value,
             "starts_at": r.starts_at.isoformat(), "ends_at": r.ends_at.isoformat(),
+            "locked": self.locked,
         }
 
     async def _tell(self, member: Member, event: str, data: Any) -> None:
@@ -130,10 +151,37 @@ class LiveRoom:
                                            skip_sid=None if skip is None else skip.sid)
 
     def welcome(self, member: Member, resumed: bool) -> dict[str, Any]:
-        """The ``welcome`` event of *member* (docs/protocol.md)."""
-        return {"you": member.view(), "room": self.room_view(),
-                "participants": [m.view() for m in self.others(member)], "resumed": resumed,
-                "active_speaker": self._speaker_id(self.speakers.speaker)}
+        """The ``welcome`` (or ``admitted``) event of *member*: a waiting member learns nothing of
+        the call; a host also gets the lobby (docs/protocol.md)."""
+        waiting = member.state is ParticipantState.WAITING
+        out = {"you": member.view(), "room": self.room_view(), "resumed": resumed,
+               "participants": [] if waiting else [m.view() for m in self.in_call(member)],
+               "active_speaker": None if waiting else self._speaker_id(self.speakers.speaker)}
+        if member.permissions.moderate:
+            out["lobby"] = self.lobby()
+        return out
+
+    def in_call(self, member: Member | None = None) -> list[Member]:
+        """The members the call knows (everyone but those waiting), but *member*."""
+        return [m for m in self.members.values() if m is not member and m.state is not ParticipantState.WAITING]
+
+    def lobby(self) -> dict[str, Any]:
+        """The ``lobby`` event: who waits, in arrival order."""
+        return {"waiting": [{"id": m.id, "name": m.participant.display_name, "party": m.participant.party.value,
+                             "since": m.since.isoformat()}
+                            for m in self.members.values() if m.state is ParticipantState.WAITING]}
+
+    async def _lobby_changed(self) -> None:
+        for host in self.members.values():
+            if host.permissions.moderate:
+                await self._tell(host, "lobby", self.lobby())
+
+    async def _announce(self, member: Member, event: str, data: Any) -> None:
+        """Tell the call about *member*; about a waiting member, only the hosts (their lobby)."""
+        if member.state is ParticipantState.WAITING:
+            await self._lobby_changed()
+        else:
+            await self.broadcast(event, data, skip=member)
 
     # -- messages -------------------------------------------------------------
 
@@ -172,6 +220,73 @@ class LiveRoom:
         await self.depart(member, "left")
         return {}
 
+    # -- the lobby (hosts, or the integrator through the API) -----------------
+
+    def _moderator(self, sender: Member | None) -> None:
+        if sender is not None and not sender.permissions.moderate:
+            raise Forbidden("only a host may do this")
+
+    def _waiting(self, participant_id: str) -> Member:
+        member = self.members.get(participant_id)
+        if member is None or member.state is not ParticipantState.WAITING:
+            raise NotWaiting("that participant is not waiting in the lobby")
+        return member
+
+    async def _let_in(self, member: Member) -> None:
+        """Move a waiting member into the call: they get ``admitted``, the call ``participant_joined``."""
+        member.state = ParticipantState.IN_CALL
+        if member.sid is not None:
+            await self._rooms.notifier.enter_call(member.sid, self.id)
+        await self._tell(member, "admitted", self.welcome(member, resumed=False))
+        await self.broadcast("participant_joined", member.view(), skip=member)
+        log.info("participant admitted room=%s participant=%s", self.id, member.id)
+        await self.renegotiate(member)
+
+    @handles(Admit)
+    async def _on_admit(self, sender: Member | None, message: Admit) -> dict[str, Any]:
+        self._moderator(sender)
+        if message.participant_id in self.denied and message.participant_id not in self.members:
+            self.denied.discard(message.participant_id)  # re-admitted: their link works again
+            return {}
+        await self._let_in(self._waiting(message.participant_id))
+        await self._lobby_changed()
+        return {}
+
+    @handles(AdmitAll)
+    async def _on_admit_all(self, sender: Member | None, message: AdmitAll) -> dict[str, Any]:
+        self._moderator(sender)
+        for member in [m for m in self.members.values() if m.state is ParticipantState.WAITING]:
+            await self._let_in(member)
+        await self._lobby_changed()
+        return {}
+
+    @handles(Deny)
+    async def _on_deny(self, sender: Member | None, message: Deny) -> dict[str, Any]:
+        self._moderator(sender)
+        member = self._waiting(message.participant_id)
+        self.denied.add(member.id)
+        if member.sid is not None:
+            await self._rooms.notifier.drop(member.sid, Denied.code, message.message
+                                            or "a host did not let you into this meeting", "session")
+        log.info("participant denied room=%s participant=%s", self.id, member.id)
+        await self.depart(member, "denied")
+        return {}
+
+    @handles(Lock)
+    async def _on_lock(self, sender: Member | None, message: Lock) -> dict[str, Any]:
+        return await self._set_locked(sender, True)
+
+    @handles(Unlock)
+    async def _on_unlock(self, sender: Member | None, message: Unlock) -> dict[str, Any]:
+        return await self._set_locked(sender, False)
+
+    async def _set_locked(self, sender: Member | None, locked: bool) -> dict[str, Any]:
+        self._moderator(sender)
+        if self.locked != locked:
+            self.locked = locked
+            await self.broadcast("room_updated", {"locked": locked})
+        return {}
+
     # -- arrival and departure ----------------------------------------------
 
     async def arrive(self, participant: Participant, sid: str | None) -> tuple[Member, bool]:
@@ -191,30 +306,51 @@ class LiveRoom:
                 )
             if sid is not None:  # a new socket: the client makes new connections
                 await self._drop_subscriber(existing)
-            await self.broadcast("participant_updated", existing.view(), skip=existing)
+                if existing.state is not ParticipantState.WAITING:
+                    await self._rooms.notifier.enter_call(sid, self.id)
+            await self._announce(existing, "participant_updated", existing.view())
             log.info("participant resumed room=%s participant=%s", self.id, participant.id)
             return existing, True
-        member = Member(participant, self.id, sid=sid, state=self.workflow.admission(self.room, participant))
+        if participant.id in self.denied:
+            raise Denied("a host did not let you into this meeting")
+        member = Member(participant, self.id, sid=sid, state=self._admission(participant),
+                        since=self._rooms.clock.now())
         self.members[participant.id] = member
+        if sid is not None and member.state is not ParticipantState.WAITING:
+            await self._rooms.notifier.enter_call(sid, self.id)
         await self._rooms.presence.joined(self.id, participant.id, self._rooms.clock.now())
-        await self.broadcast("participant_joined", member.view(), skip=member)
+        await self._announce(member, "participant_joined", member.view())
         log.info("participant joined room=%s participant=%s state=%s", self.id, participant.id,
                  member.state.value)
         await self.workflow.joined(self, member)
         return member, False
+
+    def _admission(self, participant: Participant) -> ParticipantState:
+        """Where an arrival goes: a locked room lets only hosts in; otherwise the workflow decides."""
+        if self.locked and participant.role is not Role.HOST:
+            return ParticipantState.WAITING
+        return self.workflow.admission(self.room, participant)
+
+    def may_watch(self, viewer: Participant) -> bool:
+        """Whether *viewer* may pull media over WHEP: in the call, or one who would not wait."""
+        member = self.members.get(viewer.id)
+        if member is not None:
+            return member.permissions.subscribe
+        return viewer.id not in self.denied and self._admission(viewer) is not ParticipantState.WAITING
 
     def socket_lost(self, member: Member, sid: str) -> None:
         """Socket *sid* dropped: if it was the member's, keep their place RECONNECT_GRACE seconds."""
         if member.grace is not None or member.sid != sid:
             return
         member.sid = None
-        member.state = ParticipantState.RECONNECTING
+        if member.state is not ParticipantState.WAITING:  # one who waits keeps waiting
+            member.state = ParticipantState.RECONNECTING
         loop = asyncio.get_running_loop()
         member.grace = loop.call_later(
             self._rooms.reconnect_grace,
             lambda: self._rooms.spawn(self.depart(member, "timeout")),
         )
-        self._rooms.spawn(self.broadcast("participant_updated", member.view(), skip=member))
+        self._rooms.spawn(self._announce(member, "participant_updated", member.view()))
 
     async def depart(self, member: Member, reason: str) -> None:
         """Remove a member for good and free their media."""
@@ -224,10 +360,14 @@ class LiveRoom:
             member.grace.cancel()
             member.grace = None
         del self.members[member.id]
+        waited = member.state is ParticipantState.WAITING
         member.state = ParticipantState.LEFT
         await self._close_media(member)
         await self._rooms.presence.left(self.id, member.id)
-        await self.broadcast("participant_left", {"id": member.id, "reason": reason})
+        if waited:
+            await self._lobby_changed()
+        else:
+            await self.broadcast("participant_left", {"id": member.id, "reason": reason})
         log.info("participant left room=%s participant=%s reason=%s", self.id, member.id, reason)
         await self.workflow.left(self, member, reason)
         if not self.members:
@@ -396,7 +536,7 @@ class LiveRoom:
         if member.muted[kind] == muted:
             return  # nothing changed: nothing to tell the room
         member.muted[kind] = muted
-        await self.broadcast("participant_updated", member.view(), skip=member)
+        await self._announce(member, "participant_updated", member.view())
 
     async def revoke(self, revocation: Revocation) -> None:
         """Depart the members a revocation covers (their sockets are ended by the edge).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -99,6 +100,7 @@ class Member:
     muted: dict[str, bool] = field(default_factory=lambda: {"audio": False, "video": False})
     publishing_offer: bool = False  # a publish offer of this member is being answered now
     grace: asyncio.TimerHandle | None = None
+    since: datetime = field(default_factory=lambda: datetime.now(UTC))  # arrival (the lobby's order)
 
     @property
     def id(self) -> str:

@@ -15,24 +15,31 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import types
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union
 
+from rooms.text import text_problem
 from signalling.errors import BadRequest
 
 __all__ = [
     "MESSAGES",
     "SDP_MAX",
+    "Admit",
+    "AdmitAll",
+    "Deny",
     "Leave",
+    "Lock",
     "Message",
     "Mute",
     "Publish",
     "Sender",
     "SubscriberAnswer",
     "Text",
+    "Unlock",
     "Unpublish",
     "core_messages",
     "handler_table",
@@ -55,10 +62,12 @@ class Sender(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Text:
-    """A constraint on a string field: not blank, at most *max_len* characters."""
+    """A constraint on a string field: not blank, at most *max_len* characters; *shown* text (read by
+    people) also follows the booking API's character rules (no controls, something visible)."""
 
     max_len: int
     what: str = "text"
+    shown: bool = False
 
 
 class Message:
@@ -143,6 +152,47 @@ class Leave(Message):
     """Leave the room for good (no reconnect grace)."""
 
 
+HOSTS_AND_API = frozenset({Sender.PARTICIPANT, Sender.API})
+PARTICIPANT_ID = Annotated[str, Text(64, "a participant id")]
+
+
+@message("admit", senders=HOSTS_AND_API)
+@dataclass(frozen=True, slots=True)
+class Admit(Message):
+    """(Hosts) Let a waiting participant into the call; they get `admitted`, the others
+    `participant_joined`."""
+
+    participant_id: PARTICIPANT_ID
+
+
+@message("admit_all", senders=HOSTS_AND_API)
+@dataclass(frozen=True, slots=True)
+class AdmitAll(Message):
+    """(Hosts) Let everyone waiting in, in arrival order. Never automatic."""
+
+
+@message("deny", senders=HOSTS_AND_API)
+@dataclass(frozen=True, slots=True)
+class Deny(Message):
+    """(Hosts) Turn a waiting participant away, with an optional message shown to them; their link
+    is refused (`denied`) while the room is live unless a host admits them."""
+
+    participant_id: PARTICIPANT_ID
+    message: Annotated[str | None, Text(300, "a message shown to them", shown=True)] = None
+
+
+@message("lock", senders=HOSTS_AND_API)
+@dataclass(frozen=True, slots=True)
+class Lock(Message):
+    """(Hosts) Lock the room: every new arrival but a host waits in the lobby."""
+
+
+@message("unlock", senders=HOSTS_AND_API)
+@dataclass(frozen=True, slots=True)
+class Unlock(Message):
+    """(Hosts) Unlock the room: arrivals follow the room's policy again."""
+
+
 # -- parsing ----------------------------------------------------------------------------------
 
 
@@ -157,6 +207,10 @@ def _field(cls: type[Message], name: str, hint: Any, data: dict[str, Any]) -> An
     if typing.get_origin(hint) is Annotated:
         hint, *extras = typing.get_args(hint)
         constraint = next((e for e in extras if isinstance(e, Text)), None)
+    if typing.get_origin(hint) in (Union, types.UnionType) and type(None) in typing.get_args(hint):
+        if value is None:  # an optional field left out
+            return None
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
     if typing.get_origin(hint) is Literal:
         choices = typing.get_args(hint)
         if value not in choices or not isinstance(value, str):
@@ -171,6 +225,9 @@ def _field(cls: type[Message], name: str, hint: Any, data: dict[str, Any]) -> An
             raise BadRequest(f"{cls.name}: '{name}' must be a non-empty string")
         if constraint is not None and len(value) > constraint.max_len:
             raise BadRequest(f"{cls.name}: '{name}' is longer than {constraint.max_len} characters")
+        problem = text_problem(value) if constraint is not None and constraint.shown else None
+        if problem is not None:
+            raise BadRequest(f"{cls.name}: '{name}' {problem}")
         return value
     raise TypeError(f"{cls.__name__}.{name}: field type {hint!r} has no parser")  # a declaration bug
 

@@ -180,6 +180,9 @@ class LocalRoomService:
         tracks = [] if publisher is None else [t for t in publisher.tracks if not t.ended]
         if not tracks:
             raise NotPublishing("that participant is not publishing now")
+        assert live is not None
+        if not live.may_watch(viewer):
+            raise Forbidden("you are waiting to be let in (or were not let in) to this meeting")
         held = [s for s in self._sessions.values() if s.kind == "whep" and s.room_id == room.id]
         if sum(s.participant_id == viewer.id for s in held) >= MAX_WHEP_PER_VIEWER:
             raise TooManySessions(f"one participant may hold at most {MAX_WHEP_PER_VIEWER} WHEP sessions; "

@@ -63,6 +63,12 @@ class Seat:
         return True
 
 
+def call_group(room_id: str) -> str:
+    """The Socket.IO room of a live room's call: every socket of the room joins ``room_id`` (to be
+    reset or revoked together); only those in the call join this group and hear the call."""
+    return f"{room_id}#call"
+
+
 class SocketNotifier:
     """Deliver live-room events over Socket.IO (the `Notifier` of production)."""
 
@@ -73,15 +79,18 @@ class SocketNotifier:
         await self.sio.emit(event, data, to=sid)
 
     async def to_room(self, room_id: str, event: str, data: Any, *, skip_sid: str | None = None) -> None:
-        await self.sio.emit(event, data, room=room_id, skip_sid=skip_sid)
+        await self.sio.emit(event, data, room=call_group(room_id), skip_sid=skip_sid)
 
     async def reset_room(self, room_id: str) -> None:
         for sid, _ in list(self.sio.manager.get_participants("/", room_id)):
             await self.sio.disconnect(sid)
 
-    async def drop(self, sid: str, code: str, message: str) -> None:
-        await self.sio.emit("error", {"code": code, "message": message, "event": "connect"}, to=sid)
+    async def drop(self, sid: str, code: str, message: str, event: str = "connect") -> None:
+        await self.sio.emit("error", {"code": code, "message": message, "event": event}, to=sid)
         await self.sio.disconnect(sid)
+
+    async def enter_call(self, sid: str, room_id: str) -> None:
+        await self.sio.enter_room(sid, call_group(room_id))
 
 
 class SocketApi:
@@ -163,7 +172,13 @@ class SocketApi:
         self._members[sid] = Seat(room.id, participant.id)
         try:
             await self.service.arrive(room, participant, sid)
-        except Exception:
+        except Exception as exc:
+            code = socket_code(exc)
+            if code is not None and isinstance(exc, DomainError):  # refused on purpose (a denied link)
+                self._members.pop(sid, None)
+                await self.sio.emit("error", {"code": code, "event": "connect", "message": exc.detail}, to=sid)
+                await self.sio.disconnect(sid)
+                return
             error_id = str(uuid.uuid4())
             log.exception("seating failed room=%s error_id=%s", room.id, error_id)
             self._members.pop(sid, None)

@@ -184,7 +184,9 @@ class WorkerRoomService:
         elif name == "to_room":
             await self.notifier.to_room(p["room_id"], p["name"], p["data"], skip_sid=p["skip_sid"])
         elif name == "drop":
-            await self.notifier.drop(p["sid"], p["code"], p["message"])
+            await self.notifier.drop(p["sid"], p["code"], p["message"], p["about"])
+        elif name == "enter_call":
+            await self.notifier.enter_call(p["sid"], p["room_id"])
         elif name == "joined":
             await self.presence.joined(p["room_id"], p["participant_id"], datetime.fromisoformat(p["at"]))
         elif name == "publishing":

@@ -21,7 +21,8 @@ import importlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from rooms.model import Participant, Room
+from rooms.model import Participant, Role, Room
+from rooms.policy import policy_for
 from signalling.member import Member, ParticipantState
 from signalling.messages import Message
 
@@ -55,13 +56,15 @@ class Workflow(Protocol):
 
 
 class Meeting:
-    """The plain meeting: everyone who may join is in the call at once; no messages of its own."""
+    """The plain meeting: the model's policy says who waits in the lobby (citizens in A2C and C2A,
+    businesses in A2B and B2A; never a host); no messages of its own."""
 
     def claims(self, room: Room) -> bool:
         return True
 
     def admission(self, room: Room, participant: Participant) -> ParticipantState:
-        return ParticipantState.IN_CALL
+        waits = participant.party in policy_for(room.model).lobby_for and participant.role is not Role.HOST
+        return ParticipantState.WAITING if waits else ParticipantState.IN_CALL
 
     async def joined(self, live: LiveRoom, member: Member) -> None:
         return None

@@ -33,7 +33,7 @@ class LiveNode:
     def node(self) -> Node:
         return self.app[NODE]
 
-    async def book(self, *people: tuple[str, str, str], model: str = "A2C", **extra: Any) -> dict[str, Any]:
+    async def book(self, *people: tuple[str, str, str], model: str = "A2A", **extra: Any) -> dict[str, Any]:
         """Book a room open now; *people* are (name, role, party)."""
         start = datetime.now(UTC) - timedelta(minutes=5)
         body = {
@@ -107,8 +107,10 @@ async def workers_live(tmp_path: Path) -> AsyncIterator[LiveNode]:
 
 
 DOCTOR = ("dr Anna Nowak", "host", "administration")
-PATIENT = ("Jan Kowalski", "member", "citizen")
-VIEWER = ("Obserwator", "viewer", "citizen")
+# Officials of one office (A2A: nobody waits); the lobby's tests book citizens (CITIZEN) in A2C.
+PATIENT = ("Jan Kowalski", "member", "administration")
+VIEWER = ("Obserwator", "viewer", "administration")
+CITIZEN = ("Ewa Obywatelska", "member", "citizen")
 
 
 async def doctor_and_patient(live: LiveNode) -> tuple[dict[str, Any], Client, Client]:

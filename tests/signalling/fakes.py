@@ -53,8 +53,11 @@ class FakeNotifier:
     async def to_room(self, room_id: str, event: str, data: Any, *, skip_sid: str | None = None) -> None:
         self.calls.append(Sent("to_room", room_id, event, data, skip_sid))
 
-    async def drop(self, sid: str, code: str, message: str) -> None:
+    async def drop(self, sid: str, code: str, message: str, event: str = "connect") -> None:
         self.calls.append(Sent("drop", sid, code, message))
+
+    async def enter_call(self, sid: str, room_id: str) -> None:
+        self.calls.append(Sent("enter_call", sid, room_id))
 
     async def reset_room(self, room_id: str) -> None:
         self.calls.append(Sent("reset_room", room_id, ""))

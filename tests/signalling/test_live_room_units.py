@@ -24,10 +24,31 @@ from rooms.presence import LocalPresence
 from rooms.revocation import Revocation, RevocationReason
 from sfu import InvalidAnswer, InvalidOffer, MediaKind
 from signalling.admission import Admission
-from signalling.errors import Forbidden, NegotiationInProgress, NoOfferPending, NotJoined, ServerBusy
+from signalling.errors import (
+    Denied,
+    Forbidden,
+    NegotiationInProgress,
+    NoOfferPending,
+    NotJoined,
+    NotWaiting,
+    ServerBusy,
+)
 from signalling.live_room import HANDLERS, LiveRoom, LiveRooms, Member
 from signalling.member import ParticipantState, Permissions
-from signalling.messages import Leave, Message, Mute, Publish, Sender, SubscriberAnswer, Unpublish
+from signalling.messages import (
+    Admit,
+    AdmitAll,
+    Deny,
+    Leave,
+    Lock,
+    Message,
+    Mute,
+    Publish,
+    Sender,
+    SubscriberAnswer,
+    Unlock,
+    Unpublish,
+)
 from signalling.room_service import LocalRoomService
 from tests.signalling.fakes import FakeNotifier, FakePublisher, FakeSfu, FakeSubscriber
 
@@ -44,8 +65,9 @@ def person(pid: str, role: Role = Role.MEMBER, party: Party = Party.ADMINISTRATI
 PEOPLE = {
     "a": person("a", Role.HOST),
     "b": person("b"),
-    "c": person("c", party=Party.CITIZEN),
-    "v": person("v", Role.VIEWER, Party.CITIZEN),
+    "c": person("c"),
+    "v": person("v", Role.VIEWER),
+    "w": person("w", party=Party.CITIZEN),  # waits in the lobby: citizens do in A2C
 }
 ROOM = Room(id=ROOM_ID, tenant="portal", title="Unit room", kind=Kind.MEETING, model=ConferencingModel.A2C,
             starts_at=NOW, ends_at=NOW + timedelta(hours=1), external_ref=None, created_at=NOW,
@@ -169,6 +191,11 @@ EXAMPLES: dict[type[Message], Message] = {
     SubscriberAnswer: SubscriberAnswer("answer"),
     Mute: Mute("audio", True),
     Leave: Leave(),
+    Admit: Admit("w"),
+    AdmitAll: AdmitAll(),
+    Deny: Deny("w", "Proszę przyjść jutro"),
+    Lock: Lock(),
+    Unlock: Unlock(),
 }
 
 
@@ -791,3 +818,85 @@ async def test_a_refused_answer_still_runs_the_round_folded_into_it(world: World
         await world.send("b", SubscriberAnswer("garbage"))
     await settle()
     assert len(world.offers_to("b")) == offered + 1   # the folded change is offered
+
+
+# -- the lobby --------------------------------------------------------------------------------------
+
+
+async def test_a_citizen_waits_and_learns_nothing_of_the_call(world: World) -> None:
+    await world.arrive("a")
+    await world.publish("a")
+    waiting = await world.arrive("w")
+    assert waiting.state is ParticipantState.WAITING and not waiting.permissions.publish
+    welcome = world.notifier.to("sid-w", "welcome")[-1]
+    assert welcome["you"]["state"] == "waiting" and welcome["participants"] == []
+    assert welcome["active_speaker"] is None
+    assert world.offers_to("w") == []  # receives nothing
+    assert not [c for c in world.notifier.calls if c.how == "enter_call" and c.target == "sid-w"]
+    assert [c for c in world.notifier.calls if c.how == "to_room" and "w" in (c.data.get("id"),)] == []
+    assert [p["id"] for p in world.notifier.to("sid-a", "lobby")[-1]["waiting"]] == ["w"]  # the host is
+    with pytest.raises(Forbidden):
+        await world.send("w", Publish("audio video"))
+    with pytest.raises(Forbidden, match="only a host"):
+        await world.send("w", Admit("w"))
+
+
+async def test_a_host_admits_and_the_admitted_joins_the_call(world: World) -> None:
+    await world.arrive("a")
+    await world.publish("a")
+    await world.arrive("w")
+    assert await world.send("a", Admit("w")) == {}
+    member = world.member("w")
+    assert member.state is ParticipantState.IN_CALL
+    admitted = world.notifier.to("sid-w", "admitted")[-1]
+    assert admitted["you"]["state"] == "in_call" and [p["id"] for p in admitted["participants"]] == ["a"]
+    assert any(c.target == "sid-w" for c in world.notifier.calls if c.how == "enter_call")
+    assert [c.data["id"] for c in world.notifier.broadcasts(ROOM_ID, "participant_joined")] == ["a", "w"]
+    assert len(world.offers_to("w")) == 1  # media follows at once
+    assert world.notifier.to("sid-a", "lobby")[-1] == {"waiting": []}
+    with pytest.raises(NotWaiting):
+        await world.send("a", Admit("w"))  # not waiting any more: 409 over the API
+
+
+async def test_nobody_is_let_in_because_a_host_arrived(world: World) -> None:
+    await world.arrive("w")
+    await world.arrive("a")
+    assert world.member("w").state is ParticipantState.WAITING
+    assert [p["id"] for p in world.notifier.to("sid-a", "welcome")[-1]["lobby"]["waiting"]] == ["w"]
+
+
+async def test_a_denied_participant_is_told_and_cannot_come_back_until_admitted(world: World) -> None:
+    await world.arrive("a")
+    await world.arrive("w")
+    assert await world.send(None, Deny("w", "Proszę przyjść jutro")) == {}  # the integrator, too
+    drop = world.notifier.drops()[-1]
+    assert (drop.target, drop.event, drop.data) == ("sid-w", "denied", "Proszę przyjść jutro")
+    assert world.live.member("w") is None
+    with pytest.raises(Denied):
+        await world.service.arrive(ROOM, PEOPLE["w"], "sid-w2")
+    assert await world.send("a", Admit("w")) == {}  # re-admitted: the link works again
+    again = await world.arrive("w", "sid-w3")
+    assert again.state is ParticipantState.WAITING  # and they wait like anyone else
+
+
+async def test_a_locked_room_makes_everyone_but_hosts_wait(world: World) -> None:
+    await world.arrive("a")
+    assert await world.send("a", Lock()) == {}
+    assert world.notifier.broadcasts(ROOM_ID, "room_updated")[-1].data == {"locked": True}
+    assert (await world.arrive("b")).state is ParticipantState.WAITING
+    assert not world.live.may_watch(PEOPLE["c"])  # WHEP viewers wait too
+    assert await world.send("a", AdmitAll()) == {}
+    assert world.member("b").state is ParticipantState.IN_CALL
+    await world.send("a", Unlock())
+    assert (await world.arrive("c")).state is ParticipantState.IN_CALL
+    with pytest.raises(Forbidden):
+        await world.send("c", Lock())
+
+
+async def test_a_waiting_participant_who_loses_the_socket_keeps_waiting(world: World) -> None:
+    await world.arrive("a")
+    member = await world.arrive("w")
+    world.live.socket_lost(member, "sid-w")
+    await settle()
+    assert member.state is ParticipantState.WAITING and not member.permissions.subscribe
+    assert world.notifier.broadcasts(ROOM_ID, "participant_updated") == []

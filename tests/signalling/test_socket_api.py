@@ -82,7 +82,7 @@ async def test_join_publish_subscribe_mute_leave(live: LiveNode) -> None:
 
 
 async def test_late_joiner_gets_existing_media(live: LiveNode) -> None:
-    room = await live.book(DOCTOR, PATIENT, ("Tłumacz", "member", "citizen"))
+    room = await live.book(DOCTOR, PATIENT, ("Tłumacz", "member", "administration"))
     a, b, c = (live.client(p["token"]) for p in room["participants"])
     await a.connect()
     await a.publish()
@@ -228,7 +228,7 @@ async def test_a_failed_subscribe_connection_is_replaced(live: LiveNode) -> None
 
 
 async def test_one_publisher_three_subscribers_through_the_node(live: LiveNode) -> None:
-    room = await live.book(DOCTOR, PATIENT, ("Tłumacz", "member", "citizen"), VIEWER)
+    room = await live.book(DOCTOR, PATIENT, ("Tłumacz", "member", "administration"), VIEWER)
     host_p = room["participants"][0]
     host = live.client(host_p["token"])
     await host.connect()

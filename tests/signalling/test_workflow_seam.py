@@ -11,7 +11,7 @@ import pytest
 
 from signalling.workflow import Workflows
 from tests.signalling.clients import until
-from tests.signalling.conftest import DOCTOR, PATIENT, LiveNode, running_node
+from tests.signalling.conftest import CITIZEN, DOCTOR, PATIENT, LiveNode, running_node
 from tests.signalling.reception import LetIn, Reception
 
 
@@ -22,7 +22,7 @@ async def reception(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIter
 
 
 async def test_the_workflow_admits_holds_and_lets_in(reception: LiveNode) -> None:
-    room = await reception.book(DOCTOR, PATIENT, kind="consultation")
+    room = await reception.book(DOCTOR, CITIZEN, kind="consultation", model="A2C")
     doctor_p, patient_p = room["participants"]
     doctor, patient = reception.client(doctor_p["token"]), reception.client(patient_p["token"])
     doctor.sio.on("reception", doctor._recorder("reception"))  # the workflow's own event
