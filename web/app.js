@@ -314,6 +314,13 @@ function enterRoom() {
     else if (!resumed) announce(t("you_are_in", { title }));
   });
   call.addEventListener("lobby", (e) => lobbyPanel.render(e.detail.waiting));
+  call.addEventListener("lobby_status", (e) => {
+    const key = e.detail.hostsPresent ? "waiting_text" : "waiting_no_host";
+    if ($("waiting-text").dataset.i18n === key) return;
+    $("waiting-text").dataset.i18n = key;
+    $("waiting-text").textContent = t(key);
+    if (document.body.dataset.view === "waiting") announce(t(key));
+  });
   call.addEventListener("roomupdated", (e) => lobbyPanel.renderLock(e.detail.locked, { announce: true }));
   call.addEventListener("joined", (e) => {
     if (e.detail.state === "waiting") return; // in the lobby: hosts see them in the lobby panel

@@ -217,6 +217,7 @@ export class Call extends EventTarget {
     socket.on("welcome", (data) => this.onWelcome(data));
     socket.on("admitted", (data) => this.onWelcome(data, { admitted: true }));
     socket.on("lobby", (data) => this.onLobby(data));
+    socket.on("lobby_status", (data) => this.onLobbyStatus(data));
     socket.on("room_updated", (data) => this.onRoomUpdated(data));
     socket.on("participant_joined", (p) => this.upsert(p, "joined"));
     socket.on("participant_updated", (p) => this.upsert(p, "updated"));
@@ -271,6 +272,7 @@ export class Call extends EventTarget {
     this.everWelcomed = true;
     this.emit("welcome", admitted ? { ...data, admitted: true } : data);
     if ("lobby" in data) this.onLobby(data.lobby);
+    if ("hosts_present" in data) this.onLobbyStatus(data);
     this.updateState();
     if (this.waiting) return; // in the lobby: publish nothing until `admitted`
     if (this.canPublish) {
@@ -279,6 +281,13 @@ export class Call extends EventTarget {
         .then(() => this.publish(gen))
         .catch((err) => this.failed("publish_failed", err, gen));
     }
+  }
+
+  /** Waiting: whether a host is in the call to let us in (`{hosts_present}`). */
+  onLobbyStatus(data) {
+    if (typeof data?.hosts_present !== "boolean") return;
+    this.hostsPresent = data.hosts_present;
+    this.emit("lobby_status", { hostsPresent: this.hostsPresent });
   }
 
   /** Hosts: the lobby changed (`{waiting: [...]}`; a bare list is read the same). */

@@ -100,6 +100,7 @@ export const STRINGS = {
     // the lobby: a person waiting to be let in
     waiting_heading: "Poczekalnia: {title}",
     waiting_text: "Czekasz w poczekalni. Gospodarz wpuści Cię za chwilę.",
+    waiting_no_host: "Czekasz w poczekalni. Gospodarz jeszcze nie dołączył — wpuści Cię, gdy dołączy.",
     waiting_detail: "Nikt Cię jeszcze nie widzi ani nie słyszy, a Ty nie widzisz innych. Gdy gospodarz Cię wpuści, spotkanie pojawi się tutaj samo — nie zamykaj tej strony.",
     waiting_preview_label: "Podgląd Twojej kamery",
     waiting_leave: "Wyjdź z poczekalni",
@@ -226,6 +227,7 @@ export const STRINGS = {
     bootstrap_missing: "The meeting data could not be loaded. Open the link from your invitation again.",
     waiting_heading: "Lobby: {title}",
     waiting_text: "You are waiting in the lobby. The host will let you in shortly.",
+    waiting_no_host: "You are waiting in the lobby. The host has not joined yet and will let you in when they do.",
     waiting_detail: "Nobody sees or hears you yet, and you do not see the others. When the host lets you in, the meeting appears here by itself — keep this page open.",
     waiting_preview_label: "Your camera preview",
     waiting_leave: "Leave the lobby",

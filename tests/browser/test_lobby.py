@@ -210,3 +210,20 @@ async def test_a_locked_meeting_puts_even_an_official_in_the_lobby_until_admitte
     await page_jan.get_by_role("button", name="Wpuść Ewa Lis", exact=True).click()
     await until(page_ewa, VIDEO_PLAYING_JS, jan["id"], what="Jan's video at Ewa", node=node)
     await until(page_jan, VIDEO_PLAYING_JS, ewa["id"], what="Ewa's video at Jan", node=node)
+
+
+async def test_a_citizen_who_arrives_first_is_told_the_host_has_not_joined_yet(
+    node: ServerProcess, browser: Browser
+) -> None:
+    room = a2c_room(node, "Anna Nowak")
+    jan, anna = room["participants"]
+    page_anna = await join_waiting(browser, anna)
+    status = page_anna.locator("#waiting-text")
+    await until(page_anna, "() => document.getElementById('waiting-text').textContent"
+                ".includes('Gospodarz jeszcze nie dołączył')", what="told no host is here yet", node=node)
+    page_jan = await join(browser, jan)  # the official arrives: nobody is let in by that alone
+    await until(page_anna, "() => document.getElementById('waiting-text').textContent"
+                ".includes('Gospodarz wpuści Cię za chwilę')", what="told the host is here", node=node)
+    assert "W poczekalni" in await page_anna.locator("#conn-state").inner_text()
+    assert "Czekasz w poczekalni" in await status.inner_text()
+    await page_jan.get_by_role("button", name="Wpuść Anna Nowak").wait_for()
