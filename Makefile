@@ -9,7 +9,7 @@ TEST_STAMP := $(VENV)/.test-installed
 APT_STAMP := $(VENV)/.apt-installed
 WEB_STAMP := web/node_modules/.installed
 
-.PHONY: run test lint bench bench-booking bench-sfu bench-rooms bench-signalling bench-join clean
+.PHONY: run test lint bench bench-booking bench-sfu bench-rooms bench-signalling bench-join bench-admit clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,7 +54,7 @@ lint: $(TEST_STAMP)
 
 # Every benchmark of docs/benchmarks.md, one after the other (about 20 minutes): tables on
 # stdout, JSON and the PNG plot in loadtests/results/.
-bench: bench-sfu bench-rooms bench-signalling bench-join bench-booking
+bench: bench-sfu bench-rooms bench-signalling bench-join bench-admit bench-booking
 
 bench-booking: $(RUN_STAMP)
 	$(PY) -m loadtests.bench_booking
@@ -76,6 +76,10 @@ bench-signalling: $(TEST_STAMP)
 
 bench-join: $(TEST_STAMP) $(APT_STAMP) $(WEB_STAMP)
 	$(PY) -m loadtests.bench_join
+
+# A host's "Wpuść …" → the admitted citizen's first remote frame, with bench_join's run as the reference.
+bench-admit: $(TEST_STAMP) $(APT_STAMP) $(WEB_STAMP)
+	$(PY) -m loadtests.bench_admit --runs 20 --json loadtests/results/bench_admit.json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache

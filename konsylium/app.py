@@ -32,6 +32,7 @@ from rooms.views import RoomViews
 from sfu import Sfu, SfuConfig
 from signalling.background import BackgroundTasks
 from signalling.join_page import JoinPage
+from signalling.live_api import LiveApi
 from signalling.live_room import LiveRooms
 from signalling.revocation import LiveRevocation
 from signalling.room_service import LocalRoomService, RoomService
@@ -150,7 +151,8 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     app[FRONT_GUARD] = front_guard
     views = RoomViews(tokens, settings.public_url)
     web_client = WebClient()
-    app.router.add_routes(BookingApi(node.bookings, views, ApiKeys(keys), presence).routes())
+    app.router.add_routes(BookingApi(node.bookings, views, ApiKeys(keys)).routes())
+    app.router.add_routes(LiveApi(node.bookings, ApiKeys(keys), rooms).routes())
     app.router.add_routes(JoinPage(tokens, store, web_client.page).routes())
     app.router.add_routes(web_client.routes())
     app.router.add_routes(WhipApi(rooms, tokens, store, settings.public_url, revocation.watch).routes())

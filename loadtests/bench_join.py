@@ -15,21 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
-import urllib.request
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from playwright.async_api import Browser, async_playwright
 
-from loadtests.node import BENCH_KEY, local_node
+from loadtests.chromium import FRAME_PLAYING_JS, book, join_publishing, launch
+from loadtests.node import local_node
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-        "--allow-loopback-in-peer-connection"]
+__all__ = ["DIRECT_JS", "one_run"]
 
 CLICK_TO_FRAME_JS = """async (pid) => {
   const button = document.getElementById('join-button');
@@ -37,11 +30,11 @@ CLICK_TO_FRAME_JS = """async (pid) => {
   button.click();
   for (;;) {
     const v = document.querySelector(`video[data-participant-id="${pid}"]`);
-    if (v && v.videoWidth > 0 && v.currentTime > 0) return performance.now() - t0;
+    if (FRAME_PLAYING) return performance.now() - t0;
     if (performance.now() - t0 > 20000) return -1;
     await new Promise((r) => setTimeout(r, 5));
   }
-}"""
+}""".replace("FRAME_PLAYING", FRAME_PLAYING_JS)
 
 DIRECT_JS = """async () => {
   const stream = await navigator.mediaDevices.getUserMedia({video: true, audio: true});
@@ -68,33 +61,14 @@ DIRECT_JS = """async () => {
 }"""
 
 
-def book(url: str) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    body = {"title": "Join timing", "kind": "meeting", "model": "A2A", "starts_at": now.isoformat(),
-            "ends_at": (now + timedelta(hours=1)).isoformat(),
-            "participants": [{"display_name": n, "role": "member", "party": "administration"}
-                             for n in ("Pierwsza", "Druga")]}
-    request = urllib.request.Request(f"{url}/api/v1/rooms", data=json.dumps(body).encode(), method="POST",
-                                     headers={"Authorization": f"Bearer {BENCH_KEY}",
-                                              "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as resp:
-        room: dict[str, Any] = json.load(resp)
-    return room
-
-
 async def one_run(browser: Browser, url: str) -> tuple[float, float]:
-    room = await asyncio.to_thread(book, url)
+    room = await asyncio.to_thread(book, url, "A2A", [("Pierwsza", "member", "administration"),
+                                                     ("Druga", "member", "administration")])
     first, second = room["participants"]
     ctx_a = await browser.new_context(locale="pl-PL")
     ctx_b = await browser.new_context(locale="pl-PL")
     try:
-        page_a = await ctx_a.new_page()
-        await page_a.goto(first["join_url"])
-        await page_a.get_by_role("button", name="Dołącz", exact=True).click()
-        for _ in range(200):
-            if await page_a.evaluate("() => window.konsylium?.publisher?.connectionState === 'connected'"):
-                break
-            await asyncio.sleep(0.05)
+        await join_publishing(ctx_a, first)
         page_b = await ctx_b.new_page()
         await page_b.goto(second["join_url"])
         await page_b.get_by_role("button", name="Dołącz", exact=True).wait_for()
@@ -111,7 +85,7 @@ async def one_run(browser: Browser, url: str) -> tuple[float, float]:
 
 async def measure(url: str, runs: int) -> list[tuple[float, float]]:
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = await launch(pw)
         try:
             await one_run(browser, url)  # warm-up: first page loads, codecs, workers
             return [await one_run(browser, url) for _ in range(runs)]

@@ -1,4 +1,5 @@
-"""The room-booking REST API under /api/v1 (CONTRACT.md §2)."""
+"""The room-booking REST API under /api/v1 (CONTRACT.md §2); the live view and controls are
+`signalling.live_api`'s."""
 
 from __future__ import annotations
 
@@ -12,12 +13,11 @@ from rooms.booking import Bookings, encode_cursor, fingerprint
 from rooms.errors import DomainError, FieldError, NotFound, ValidationFailed
 from rooms.json_body import JsonRefused, load_json
 from rooms.openapi import openapi_document
-from rooms.presence import LivePresence
 from rooms.requests import parse_booking, parse_list_filters, parse_participant, parse_patch
 from rooms.store import IdempotencyClaim
 from rooms.views import RoomViews
 
-__all__ = ["BookingApi"]
+__all__ = ["PREFIX", "BookingApi", "read_json"]
 
 PREFIX = "/api/v1"
 JSON_TYPES = ("application/json", "application/merge-patch+json")
@@ -44,7 +44,8 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     )
 
 
-async def _body(request: web.Request) -> Any:
+async def read_json(request: web.Request) -> Any:
+    """The request's JSON body, read strictly (`rooms.json_body`); 415 or 400 problems otherwise."""
     if request.content_type not in JSON_TYPES:
         raise UnsupportedMediaType("send the body as application/json")
     raw = await request.read()
@@ -68,13 +69,10 @@ def _claim(request: web.Request, tenant: str, scope: str, body: Any) -> Idempote
 class BookingApi:
     """Handlers of the booking API, bound to the node's services."""
 
-    def __init__(
-        self, bookings: Bookings, views: RoomViews, keys: ApiKeys, presence: LivePresence
-    ) -> None:
+    def __init__(self, bookings: Bookings, views: RoomViews, keys: ApiKeys) -> None:
         self.bookings = bookings
         self.views = views
         self.keys = keys
-        self.presence = presence
 
     def routes(self) -> list[web.RouteDef]:
         rooms = f"{PREFIX}/rooms"
@@ -90,7 +88,6 @@ class BookingApi:
             web.get(f"{one}/participants/{{participant_id}}", self.get_participant,
                     allow_head=False),
             web.delete(f"{one}/participants/{{participant_id}}", self.remove),
-            web.get(f"{one}/live", self.live, allow_head=False),
             web.post(f"{one}/end", self.end_room),
         ]
 
@@ -99,7 +96,7 @@ class BookingApi:
 
     async def book(self, request: web.Request) -> web.Response:
         tenant = self.keys.tenant_of(request)
-        body = await _body(request)
+        body = await read_json(request)
         req = parse_booking(body)
         claim = _claim(request, tenant, "POST /rooms", body)
         stored = await self.bookings.book(tenant, req, claim)
@@ -127,7 +124,7 @@ class BookingApi:
     async def edit_room(self, request: web.Request) -> web.Response:
         tenant = self.keys.tenant_of(request)
         await self.bookings.get(tenant, request.match_info["room_id"])  # 404 before 4xx body
-        patch = parse_patch(await _body(request))
+        patch = parse_patch(await read_json(request))
         room = await self.bookings.edit(tenant, request.match_info["room_id"], patch)
         return _json(self.views.room(room))
 
@@ -145,7 +142,7 @@ class BookingApi:
         tenant = self.keys.tenant_of(request)
         room_id = request.match_info["room_id"]
         await self.bookings.get(tenant, room_id)
-        body = await _body(request)
+        body = await read_json(request)
         req = parse_participant(body)
         claim = _claim(request, tenant, f"POST /rooms/{room_id}/participants", body)
         room, stored = await self.bookings.invite(tenant, room_id, req, claim)
@@ -169,8 +166,3 @@ class BookingApi:
             tenant, request.match_info["room_id"], request.match_info["participant_id"]
         )
         return web.Response(status=204)
-
-    async def live(self, request: web.Request) -> web.Response:
-        tenant = self.keys.tenant_of(request)
-        room = await self.bookings.get(tenant, request.match_info["room_id"])
-        return _json(self.views.live(room, await self.presence.live(room.id)))

@@ -82,6 +82,9 @@ PARTICIPANT_LINKS = {
     for name, op in [("GetParticipant", "getParticipant"), ("RemoveParticipant", "removeParticipant")]
 }
 DATE_TIME = {"type": "string", "format": "date-time"}
+#: The states of a participant in a live room (``left`` ones are no longer listed).
+LIVE_STATES = ("waiting", "in_call", "on_hold", "reconnecting")
+DENY_MESSAGE_MAX = 300
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 
 
@@ -214,25 +217,45 @@ def _schemas() -> dict[str, Any]:
         },
         "Live": {
             "type": "object",
-            "required": ["room_id", "participants"],
+            "required": ["room_id", "participants", "locked"],
             "properties": {
                 "room_id": {"type": "string"},
+                "locked": {"type": "boolean", "description": "new arrivals but hosts wait in the lobby"},
                 "participants": {
                     "type": "array",
                     "items": {
                         "type": "object",
-                        "required": ["id", "display_name", "role", "party", "connected_at", "publishing"],
+                        "required": ["id", "display_name", "role", "party", "state", "connected_at",
+                                     "publishing", "muted"],
                         "properties": {
                             "id": {"type": "string"},
                             "display_name": {"type": "string"},
-                            "role": {"type": "string"},
+                            "role": {"type": "string", "description": "the role in this call (a host may "
+                                     "change member and viewer live; the booking keeps its role)"},
                             "party": {"type": "string"},
+                            "state": {"type": "string", "enum": list(LIVE_STATES)},
                             "connected_at": DATE_TIME,
-                            "publishing": {"type": "array", "items": {"type": "string"}},
+                            "publishing": {"type": "array", "items": {"type": "string",
+                                                                       "enum": ["audio", "video"]}},
+                            "muted": {"type": "object", "required": ["audio", "video"],
+                                      "properties": {"audio": {"type": "boolean"},
+                                                     "video": {"type": "boolean"}}},
                         },
                     },
                 },
             },
+        },
+        "MuteRequest": {
+            "type": "object",
+            "required": ["kind"],
+            "properties": {"kind": {"type": "string", "enum": ["audio", "video"]}},
+            "additionalProperties": True,
+        },
+        "DenyRequest": {
+            "type": "object",
+            "properties": {"message": {"anyOf": [_text(DENY_MESSAGE_MAX), {"type": "null"}],
+                                       "description": "shown to the person turned away"}},
+            "additionalProperties": True,
         },
     }
 
@@ -338,10 +361,49 @@ def _paths() -> dict[str, Any]:
             "parameters": [ROOM_ID],
             "get": {
                 "operationId": "getLive",
-                "summary": "Who is connected now, publishing what",
-                "responses": {"200": _ok("Connected participants", "Live"), **not_found, **ERRORS},
+                "summary": "Who is in the live room now (waiting, in the call, on hold, reconnecting), "
+                           "publishing what, muted or not; whether the room is locked",
+                "responses": {"200": _ok("The live room (no participants when nobody is there)", "Live"),
+                              **not_found, **ERRORS},
             },
         },
+        **_live_controls(not_found),
+    }
+
+
+def _live_controls(not_found: dict[str, Any]) -> dict[str, Any]:
+    """The integrator's live controls: the same as a host's in the call."""
+    person = "/api/v1/rooms/{room_id}/participants/{participant_id}"
+    not_waiting = {"409": _problem("That participant is not waiting in the lobby (or the room is not live)")}
+    not_in_call = {"409": _problem("That participant is not in the live room now")}
+    bad_body = {"400": _problem("The body is not valid JSON, or a field is wrong (the detail names it)"),
+                "413": BODY_ERRORS["413"], "415": BODY_ERRORS["415"]}
+    done = {"204": {"description": "Done"}}
+
+    def post(operation: str, summary: str, responses: dict[str, Any], body: dict[str, Any] | None = None
+             ) -> dict[str, Any]:
+        out: dict[str, Any] = {"operationId": operation, "summary": summary,
+                               "responses": {**done, **responses, **not_found, **ERRORS}}
+        if body is not None:
+            out["requestBody"] = body
+        return out
+
+    return {
+        f"{person}/admit": {"parameters": [ROOM_ID, PARTICIPANT_ID], "post": post(
+            "admitParticipant", "Let a waiting participant into the call", not_waiting)},
+        f"{person}/deny": {"parameters": [ROOM_ID, PARTICIPANT_ID], "post": post(
+            "denyParticipant", "Turn a waiting participant away; their link is refused while the room is live",
+            {**not_waiting, **bad_body},
+            {"required": False, "content": {"application/json": {"schema": _ref("DenyRequest")}}})},
+        f"{person}/mute": {"parameters": [ROOM_ID, PARTICIPANT_ID], "post": post(
+            "muteParticipant", "Mute a participant's audio or video: the server stops forwarding it within "
+            "a second and their client is told (they may unmute themselves)", {**not_in_call, **bad_body},
+            {"required": True, "content": {"application/json": {"schema": _ref("MuteRequest")}}})},
+        "/api/v1/rooms/{room_id}/lock": {"parameters": [ROOM_ID], "post": post(
+            "lockRoom", "Lock the live room: every new arrival but a host waits in the lobby",
+            {"409": _problem("The room is not live now")})},
+        "/api/v1/rooms/{room_id}/unlock": {"parameters": [ROOM_ID], "post": post(
+            "unlockRoom", "Unlock the room: arrivals follow the room's policy again", {})},
     }
 
 

@@ -48,6 +48,10 @@ class PublishedTrack:
 
     Events: `on_live` when media can start flowing (the receiver started), `on_ended`
     when the publisher leaves, `on_audio_level` with every RFC 6464 level (audio only).
+
+    `paused` (a host's mute) stops forwarding at the SFU whatever the client sends:
+    packets are still received and counted, none reach a subscriber. On resume the
+    subscribers restart at a keyframe with no sequence gap.
     """
 
     def __init__(
@@ -77,6 +81,7 @@ class PublishedTrack:
         self._sender_report: tuple[int, int] | None = None
         self._live = False
         self._ended = False
+        self._paused = False
         self._requester: KeyframeRequester | None = None
         if self.kind is MediaKind.VIDEO:
             self._requester = KeyframeRequester(self._send_pli, keyframe_interval)
@@ -93,6 +98,23 @@ class PublishedTrack:
     def ended(self) -> bool:
         """True once the publisher left."""
         return self._ended
+
+    @property
+    def paused(self) -> bool:
+        """True while nothing received is forwarded (a host muted this track)."""
+        return self._paused
+
+    @paused.setter
+    def paused(self, paused: bool) -> None:
+        if paused == self._paused:
+            return
+        self._paused = paused
+        logger.info("track %s %s", self.id, "paused" if paused else "resumed")
+        if paused or self._ended:
+            return
+        for sink in self._sinks:  # continue without a gap, from a keyframe
+            sink.source_restarted()
+        self.request_keyframe()
 
     @property
     def subscriber_count(self) -> int:
@@ -154,6 +176,8 @@ class PublishedTrack:
             if repaired and self._media_ssrc is not None:
                 return  # a late repair of a stream the publisher has since restarted
             self._ssrc_changed(packet.ssrc)
+        if self._paused:
+            return  # received and counted, never forwarded (nor heard by the active-speaker detector)
         if self.kind is MediaKind.AUDIO and len(self.on_audio_level):
             level = audio_level(packet)
             if level is not None:

@@ -37,13 +37,17 @@ from signalling.member import Member, ParticipantState
 from signalling.messages import (
     Admit,
     AdmitAll,
+    AskUnmute,
     Deny,
     Leave,
+    LiveView,
     Lock,
     Message,
     Mute,
+    MuteParticipant,
     Publish,
     Sender,
+    SetRole,
     SubscriberAnswer,
     Unlock,
     Unpublish,
@@ -212,6 +216,11 @@ class LiveRoom:
 
     @handles(Mute)
     async def _on_mute(self, member: Member, message: Mute) -> dict[str, Any]:
+        if not message.muted and message.kind in member.host_muted:  # muted by a host: they decide
+            member.host_muted.discard(message.kind)
+            self._hold_media(member)
+            log.info("host mute lifted by the participant room=%s participant=%s kind=%s", self.id, member.id,
+                     message.kind)
         await self.set_muted(member, message.kind, message.muted)
         return {}
 
@@ -286,6 +295,64 @@ class LiveRoom:
             self.locked = locked
             await self.broadcast("room_updated", {"locked": locked})
         return {}
+
+    # -- host controls (hosts, or the integrator through the API) -------------
+
+    def _present(self, participant_id: str) -> Member:
+        member = self.members.get(participant_id)
+        if member is None:
+            raise NotJoined("that participant is not in the room now")
+        return member
+
+    def _hold_media(self, member: Member) -> None:
+        """Let the SFU forward only the kinds no host muted of what *member* publishes."""
+        if member.publisher is None:
+            return
+        for track in member.publisher.tracks:
+            track.paused = track.kind.value in member.host_muted
+
+    @handles(MuteParticipant)
+    async def _on_mute_participant(self, sender: Member | None, message: MuteParticipant) -> dict[str, Any]:
+        self._moderator(sender)
+        member = self._present(message.participant_id)
+        member.host_muted.add(message.kind)
+        self._hold_media(member)  # the SFU stops forwarding it now, whatever the client does
+        log.info("participant muted by host room=%s participant=%s kind=%s", self.id, member.id, message.kind)
+        await self._tell(member, "muted_by_host", {"kind": message.kind})
+        await self.set_muted(member, message.kind, True)
+        return {}
+
+    @handles(AskUnmute)
+    async def _on_ask_unmute(self, sender: Member, message: AskUnmute) -> dict[str, Any]:
+        self._moderator(sender)
+        member = self._present(message.participant_id)
+        await self._tell(member, "unmute_requested", {"kind": message.kind})
+        return {}
+
+    @handles(SetRole)
+    async def _on_set_role(self, sender: Member | None, message: SetRole) -> dict[str, Any]:
+        """Change a member's role for this call; their rights follow at once (the booking is unchanged)."""
+        self._moderator(sender)
+        member = self._present(message.participant_id)
+        if member.role is Role.HOST:
+            raise Forbidden("a host's role cannot be changed during the call")
+        role = Role(message.role)
+        if member.role is role:
+            return {}
+        member.role_override = None if role is member.participant.role else role
+        log.info("participant role room=%s participant=%s role=%s", self.id, member.id, role.value)
+        if member.state is ParticipantState.WAITING:  # the call does not know them yet: it learns on admission
+            await self._tell(member, "participant_updated", member.view())
+            return {}
+        await self._rights_changed(member)
+        return {}
+
+    @handles(LiveView)
+    async def _on_live_view(self, sender: None, message: LiveView) -> dict[str, Any]:
+        """Who is here and in which state, for the integrator (``GET …/live``)."""
+        return {"participants": [{**m.view(), "display_name": m.participant.display_name,
+                                  "connected_at": m.since.isoformat()} for m in self.members.values()],
+                "locked": self.locked}
 
     # -- arrival and departure ----------------------------------------------
 
@@ -411,6 +478,8 @@ class LiveRoom:
         await self.unpublish(member, announce=False)
         self._rooms.expect_connection(publisher)
         member.publisher = publisher
+        if member.host_muted:
+            self._hold_media(member)  # a host's mute outlasts a new publish connection
         self._publisher_owner[publisher.id] = member
         publisher.on_track.connect(lambda track: self._track_live(member, track))
         publisher.on_close.connect(lambda p: self._rooms.spawn(self._publisher_closed(member, p)))
@@ -433,6 +502,8 @@ class LiveRoom:
         await self.broadcast("participant_updated", member.view(), skip=member)
 
     def _track_live(self, member: Member, track: PublishedTrack) -> None:
+        if track.kind.value in member.host_muted:
+            track.paused = True
         if track.kind is MediaKind.AUDIO:
             self.speakers.watch(track)
         for other in self.others(member):
@@ -524,6 +595,11 @@ class LiveRoom:
             return
         member.state = state
         log.info("participant state room=%s participant=%s state=%s", self.id, member.id, state.value)
+        await self._rights_changed(member)
+
+    async def _rights_changed(self, member: Member) -> None:
+        """*member*'s permissions changed (state, live role): their media follows at once, they and the
+        others are told (``participant_updated``; about one waiting, only the hosts)."""
         if not member.permissions.publish:
             await self.unpublish(member)
         if not member.permissions.subscribe:

@@ -3,7 +3,8 @@
 `Member.state` is one of `ParticipantState` (never a set of loose flags), and what
 a member may do is one `Permissions` value derived from their role, their state and
 what hosts decided (`Member.permissions`): every check in the live room reads that
-value. The subscribe connection and its offer/answer rounds are one
+value. A host's live role change (`Member.role_override`) lasts for the call; the
+booked role in the store is unchanged. The subscribe connection and its offer/answer rounds are one
 `SubscribeNegotiation` per member.
 """
 
@@ -101,6 +102,10 @@ class Member:
     publishing_offer: bool = False  # a publish offer of this member is being answered now
     grace: asyncio.TimerHandle | None = None
     since: datetime = field(default_factory=lambda: datetime.now(UTC))  # arrival (the lobby's order)
+    #: a host's live role change (member <-> viewer), for this call only: the booking keeps its role
+    role_override: Role | None = None
+    #: the kinds a host muted: the SFU forwards none of them until the member unmutes themselves
+    host_muted: set[str] = field(default_factory=set)
 
     @property
     def id(self) -> str:
@@ -108,7 +113,8 @@ class Member:
 
     @property
     def role(self) -> Role:
-        return self.participant.role
+        """The role in this call: a host's live change (`role_override`), else the booked one."""
+        return self.role_override or self.participant.role
 
     @property
     def permissions(self) -> Permissions:
@@ -129,7 +135,7 @@ class Member:
         return {
             "id": self.participant.id,
             "name": self.participant.display_name,
-            "role": self.participant.role.value,
+            "role": self.role.value,
             "party": self.participant.party.value,
             "state": self.state.value,
             "connection": "reconnecting" if self.state is ParticipantState.RECONNECTING else "connected",

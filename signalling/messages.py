@@ -30,13 +30,17 @@ __all__ = [
     "SDP_MAX",
     "Admit",
     "AdmitAll",
+    "AskUnmute",
     "Deny",
     "Leave",
+    "LiveView",
     "Lock",
     "Message",
     "Mute",
+    "MuteParticipant",
     "Publish",
     "Sender",
+    "SetRole",
     "SubscriberAnswer",
     "Text",
     "Unlock",
@@ -193,6 +197,51 @@ class Unlock(Message):
     """(Hosts) Unlock the room: arrivals follow the room's policy again."""
 
 
+# -- host controls (hosts, or the integrator through the API) ---------------------------------
+
+KIND = Literal["audio", "video"]
+
+
+@message("mute_participant", senders=HOSTS_AND_API)
+@dataclass(frozen=True, slots=True)
+class MuteParticipant(Message):
+    """(Hosts) Mute someone's audio or video: the server stops forwarding that kind from them at once;
+    they get `muted_by_host` `{kind}`, the others `participant_updated`. They may unmute themselves
+    (`mute` with `muted: false` resumes forwarding)."""
+
+    participant_id: PARTICIPANT_ID
+    kind: KIND
+
+
+@message("ask_unmute")
+@dataclass(frozen=True, slots=True)
+class AskUnmute(Message):
+    """(Hosts) Ask someone to unmute a kind: they get `unmute_requested` `{kind}` and decide."""
+
+    participant_id: PARTICIPANT_ID
+    kind: KIND
+
+
+@message("set_role", senders=HOSTS_AND_API)
+@dataclass(frozen=True, slots=True)
+class SetRole(Message):
+    """(Hosts) Make a member a viewer or a viewer a member, for this call (the booking keeps its role):
+    publishing rights change at once (a new viewer's publishing stops); everyone sees
+    `participant_updated` with the new `role`. A host's role is not changed."""
+
+    participant_id: PARTICIPANT_ID
+    role: Literal["member", "viewer"]
+
+
+API_ONLY = frozenset({Sender.API})
+
+
+@message("live_view", senders=API_ONLY, reply="`{participants, locked}`")
+@dataclass(frozen=True, slots=True)
+class LiveView(Message):
+    """(API) Who is in the live room and in which state (`GET /api/v1/rooms/{id}/live`)."""
+
+
 # -- parsing ----------------------------------------------------------------------------------
 
 
@@ -313,6 +362,8 @@ def _rows() -> Iterator[str]:
     yield "| event | payload | does | ack on success |"
     yield "| --- | --- | --- | --- |"
     for cls in core_messages():
+        if Sender.PARTICIPANT not in cls.senders:
+            continue  # the integrator's alone (REST), never a socket event
         doc = " ".join((cls.__doc__ or "").split())
         yield f"| `{cls.name}` | {_payload(cls)} | {doc} | {cls.reply} |"
 

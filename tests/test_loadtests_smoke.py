@@ -60,6 +60,22 @@ def test_join_benchmark_runs() -> None:
     assert len(rows) == 1 and float(rows[0].split("|")[2]) > 0, done.stdout  # -1 would mean no frame
 
 
+def test_admit_benchmark_runs(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtests.bench_admit", "--runs", "2", "--json", str(tmp_path / "admit.json")],
+        capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert any(line.startswith("| admit ") for line in done.stdout.splitlines()), done.stdout
+    result = json.loads((tmp_path / "admit.json").read_text())
+    summary = result["summary"]
+    # both admissions and both reference joins reached a first frame, by way of the stamped stages
+    assert summary["admit"]["n"] == 2 and summary["join"]["n"] == 2 and summary["direct"]["n"] == 2, summary
+    for run in result["runs"]:
+        stages = run["admit"]["stages"]
+        assert 0 <= stages["admitted"] <= stages["offer"] <= stages["frame"] == run["admit"]["ms"], stages
+
+
 def _rooms(tmp_path: Path, *args: str) -> dict[str, Any]:
     """Run bench_rooms with `args` (1 s warm-up, 2 s window); return its one result."""
     done = subprocess.run(

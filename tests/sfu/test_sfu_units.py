@@ -1,18 +1,22 @@
 """Unit tests of the SFU's pure parts: keyframe detection, sequence numbers, rate limit,
-active speaker, codec matching, configuration, events."""
+active speaker, codec matching, configuration, events, a paused track."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection
+from aiortc.rtp import RtpPacket
 
-from sfu import ActiveSpeakerDetector, Codec, Event, SfuConfig
+from sfu import ActiveSpeakerDetector, Codec, Event, MediaKind, PublishedTrack, SfuConfig
 from sfu.aiortc_internals import NegotiatedCodec
 from sfu.forwarder import pick_payload_type
 from sfu.keyframe_requester import KeyframeRequester
 from sfu.keyframes import h264_is_keyframe_start, is_keyframe_start, vp8_is_keyframe_start
 from sfu.sequence import SequenceRewriter, seq_newer
+from sfu.stats import SfuCounters
 
 # --- VP8 (RFC 7741) --------------------------------------------------------------------
 
@@ -254,3 +258,70 @@ def test_sequence_rewriter_rebase_continues_without_gap() -> None:
     assert rewriter.rewrite(504) is None
     assert rewriter.start(9000) == 2, "restart must continue after the highest number sent"
     assert rewriter.rewrite(9001) == 3
+
+
+class RecordingSink:
+    """A `PacketSink` that records what the track does to it."""
+
+    def __init__(self) -> None:
+        self.forwarded: list[int] = []
+        self.restarts = 0
+
+    @property
+    def wants_keyframe(self) -> bool:
+        return False
+
+    def forward(self, packet: Any, keyframe_start: bool) -> None:
+        self.forwarded.append(packet.sequence_number)
+
+    def set_sender_report_clock(self, ntp_timestamp: int, rtp_timestamp: int) -> None:
+        pass
+
+    def source_restarted(self) -> None:
+        self.restarts += 1
+
+    def source_ended(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("codec", [Codec.VP8, Codec.OPUS])
+async def test_a_paused_track_counts_but_forwards_nothing_and_resumes_at_a_keyframe(codec: Codec) -> None:
+    """A host's mute at the SFU: packets are received and counted, none reach a sink; on resume the sinks
+    restart (no sequence gap, from a keyframe) and a video track asks its publisher for one."""
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    receiver = pc.addTransceiver(codec.kind.value).receiver
+    counters = SfuCounters()
+    track = PublishedTrack(track_id="p:0", publisher_id="p", codec=codec,
+                           negotiated=NegotiatedCodec(codec.value, 90000, 96), receiver=receiver,
+                           keyframe_interval=0.05, counters=counters)
+    levels: list[int] = []
+    track.on_audio_level.connect(levels.append)
+    sink = RecordingSink()
+    track.attach(sink)
+
+    def packet(seq: int) -> RtpPacket:
+        out = RtpPacket(payload_type=96, sequence_number=seq, ssrc=1234, payload=b"\x10\x00\x00\x9d\x01\x2a")
+        out.extensions.audio_level = (True, 30)
+        return out
+
+    try:
+        await track.handle_rtp(packet(1), False)
+        assert sink.forwarded == [1] and not track.paused
+        track.paused = True
+        for seq in range(2, 12):
+            await track.handle_rtp(packet(seq), False)
+        assert sink.forwarded == [1], "a paused track forwards nothing"
+        assert track.stats.packets_received == 11 and counters.packets_received == 11, "but counts it"
+        assert len(levels) == (1 if codec is Codec.OPUS else 0), "a muted voice is not a speaker"
+        requests = track.stats.keyframe_requests_received
+        track.paused = True  # no change: nothing happens
+        assert sink.restarts == 0
+        track.paused = False
+        assert sink.restarts == 1
+        expected = 1 if codec.kind is MediaKind.VIDEO else 0
+        assert track.stats.keyframe_requests_received == requests + expected
+        await track.handle_rtp(packet(12), False)
+        assert sink.forwarded == [1, 12]
+    finally:
+        await track.end()
+        await pc.close()

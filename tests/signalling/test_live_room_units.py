@@ -38,13 +38,17 @@ from signalling.member import ParticipantState, Permissions
 from signalling.messages import (
     Admit,
     AdmitAll,
+    AskUnmute,
     Deny,
     Leave,
+    LiveView,
     Lock,
     Message,
     Mute,
+    MuteParticipant,
     Publish,
     Sender,
+    SetRole,
     SubscriberAnswer,
     Unlock,
     Unpublish,
@@ -196,6 +200,10 @@ EXAMPLES: dict[type[Message], Message] = {
     Deny: Deny("w", "Proszę przyjść jutro"),
     Lock: Lock(),
     Unlock: Unlock(),
+    MuteParticipant: MuteParticipant("b", "video"),  # host controls: tests/signalling/test_host_controls.py
+    AskUnmute: AskUnmute("b", "audio"),
+    SetRole: SetRole("b", "viewer"),
+    LiveView: LiveView(),
 }
 
 
