@@ -99,7 +99,7 @@ STAGES: dict[str, str] = {
     "admitted": "citizen page: `admitted` received",
     "room_view": "citizen page: the room view shown",
     "host_lobby": "host page: `lobby` update received (the server's admit handler done)",
-    "publish_sent": "citizen page: own `publish` sent",
+    "publish_sent": "citizen page: own `publish` sent (often only after the first frame, then not counted)",
     "offer": "citizen page: `subscriber_offer` received",
     "subscriber_created": "citizen page: subscribe RTCPeerConnection exists",
     "answer_sent": "citizen page: `subscriber_answer` sent (after ICE gathering)",

@@ -74,12 +74,15 @@ EXAMPLE = {
 ROOM_LINKS = {
     name: {"operationId": op, "parameters": {"room_id": "$response.body#/id"}}
     for name, op in [("GetRoom", "getRoom"), ("EditRoom", "editRoom"), ("CancelRoom", "cancelRoom"),
-                     ("AddParticipant", "addParticipant"), ("GetLive", "getLive")]
+                     ("AddParticipant", "addParticipant"), ("GetLive", "getLive"), ("LockRoom", "lockRoom"),
+                     ("UnlockRoom", "unlockRoom")]
 }
 PARTICIPANT_LINKS = {
     name: {"operationId": op, "parameters": {"room_id": "$request.path.room_id",
                                              "participant_id": "$response.body#/id"}}
-    for name, op in [("GetParticipant", "getParticipant"), ("RemoveParticipant", "removeParticipant")]
+    for name, op in [("GetParticipant", "getParticipant"), ("RemoveParticipant", "removeParticipant"),
+                     ("AdmitParticipant", "admitParticipant"), ("DenyParticipant", "denyParticipant"),
+                     ("MuteParticipant", "muteParticipant")]
 }
 DATE_TIME = {"type": "string", "format": "date-time"}
 #: The states of a participant in a live room (``left`` ones are no longer listed).

@@ -92,9 +92,10 @@ class Notifier(Protocol):
     async def to_room(self, room_id: str, event: str, data: Any, *, skip_sid: str | None = None) -> None:
         ...
 
-    async def drop(self, sid: str, code: str, message: str, event: str = "connect") -> None:
-        """Tell socket *sid* why (an ``error`` for *event*), then disconnect it (it no longer stands
-        for its member)."""
+    async def drop(self, sid: str, code: str, message: str, event: str = "connect",
+                   details: dict[str, Any] | None = None) -> None:
+        """Tell socket *sid* why (an ``error`` for *event*, with *details* beside code and message),
+        then disconnect it (it no longer stands for its member)."""
 
     async def enter_call(self, sid: str, room_id: str) -> None:
         """Let socket *sid* hear what is said to the room's call (`to_room`); waiting sockets do not."""
@@ -161,6 +162,8 @@ class LiveRoom:
         out = {"you": member.view(), "room": self.room_view(), "resumed": resumed,
                "participants": [] if waiting else [m.view() for m in self.in_call(member)],
                "active_speaker": None if waiting else self._speaker_id(self.speakers.speaker)}
+        if waiting:
+            out["hosts_present"] = self.hosts_present()
         if member.permissions.moderate:
             out["lobby"] = self.lobby()
         return out
@@ -175,10 +178,18 @@ class LiveRoom:
                              "since": m.since.isoformat()}
                             for m in self.members.values() if m.state is ParticipantState.WAITING]}
 
+    def hosts_present(self) -> bool:
+        """Whether a host is in the call now (a waiting person is told: "the host has not arrived yet")."""
+        return any(m.permissions.moderate and m.state is ParticipantState.IN_CALL for m in self.members.values())
+
     async def _lobby_changed(self) -> None:
-        for host in self.members.values():
-            if host.permissions.moderate:
-                await self._tell(host, "lobby", self.lobby())
+        """Tell the hosts who waits, and those who wait whether a host is there to let them in."""
+        present = self.hosts_present()
+        for member in self.members.values():
+            if member.permissions.moderate:
+                await self._tell(member, "lobby", self.lobby())
+            elif member.state is ParticipantState.WAITING:
+                await self._tell(member, "lobby_status", {"hosts_present": present})
 
     async def _announce(self, member: Member, event: str, data: Any) -> None:
         """Tell the call about *member*; about a waiting member, only the hosts (their lobby)."""
@@ -274,9 +285,10 @@ class LiveRoom:
         self._moderator(sender)
         member = self._waiting(message.participant_id)
         self.denied.add(member.id)
-        if member.sid is not None:
+        if member.sid is not None:  # host_message: the host's own words, or null (the page words it then)
             await self._rooms.notifier.drop(member.sid, Denied.code, message.message
-                                            or "a host did not let you into this meeting", "session")
+                                            or "a host did not let you into this meeting", "session",
+                                            {"host_message": message.message})
         log.info("participant denied room=%s participant=%s", self.id, member.id)
         await self.depart(member, "denied")
         return {}
@@ -376,6 +388,8 @@ class LiveRoom:
                 if existing.state is not ParticipantState.WAITING:
                     await self._rooms.notifier.enter_call(sid, self.id)
             await self._announce(existing, "participant_updated", existing.view())
+            if existing.role is Role.HOST:
+                await self._lobby_changed()  # those waiting learn a host is back
             log.info("participant resumed room=%s participant=%s", self.id, participant.id)
             return existing, True
         if participant.id in self.denied:
@@ -387,6 +401,8 @@ class LiveRoom:
             await self._rooms.notifier.enter_call(sid, self.id)
         await self._rooms.presence.joined(self.id, participant.id, self._rooms.clock.now())
         await self._announce(member, "participant_joined", member.view())
+        if member.role is Role.HOST:
+            await self._lobby_changed()  # those waiting learn a host has arrived
         log.info("participant joined room=%s participant=%s state=%s", self.id, participant.id,
                  member.state.value)
         await self.workflow.joined(self, member)
@@ -418,6 +434,8 @@ class LiveRoom:
             lambda: self._rooms.spawn(self.depart(member, "timeout")),
         )
         self._rooms.spawn(self._announce(member, "participant_updated", member.view()))
+        if member.role is Role.HOST:
+            self._rooms.spawn(self._lobby_changed())
 
     async def depart(self, member: Member, reason: str) -> None:
         """Remove a member for good and free their media."""
@@ -431,9 +449,9 @@ class LiveRoom:
         member.state = ParticipantState.LEFT
         await self._close_media(member)
         await self._rooms.presence.left(self.id, member.id)
-        if waited:
+        if waited or member.role is Role.HOST:
             await self._lobby_changed()
-        else:
+        if not waited:
             await self.broadcast("participant_left", {"id": member.id, "reason": reason})
         log.info("participant left room=%s participant=%s reason=%s", self.id, member.id, reason)
         await self.workflow.left(self, member, reason)

@@ -55,8 +55,9 @@ class LinkNotifier:
     async def to_room(self, room_id: str, event: str, data: Any, *, skip_sid: str | None = None) -> None:
         await _tell(self.link, "to_room", room_id=room_id, name=event, data=data, skip_sid=skip_sid)
 
-    async def drop(self, sid: str, code: str, message: str, event: str = "connect") -> None:
-        await _tell(self.link, "drop", sid=sid, code=code, message=message, about=event)
+    async def drop(self, sid: str, code: str, message: str, event: str = "connect",
+                   details: dict[str, Any] | None = None) -> None:
+        await _tell(self.link, "drop", sid=sid, code=code, message=message, about=event, details=details)
 
     async def enter_call(self, sid: str, room_id: str) -> None:
         await _tell(self.link, "enter_call", sid=sid, room_id=room_id)

@@ -85,8 +85,9 @@ class SocketNotifier:
         for sid, _ in list(self.sio.manager.get_participants("/", room_id)):
             await self.sio.disconnect(sid)
 
-    async def drop(self, sid: str, code: str, message: str, event: str = "connect") -> None:
-        await self.sio.emit("error", {"code": code, "message": message, "event": event}, to=sid)
+    async def drop(self, sid: str, code: str, message: str, event: str = "connect",
+                   details: dict[str, Any] | None = None) -> None:
+        await self.sio.emit("error", {**(details or {}), "code": code, "message": message, "event": event}, to=sid)
         await self.sio.disconnect(sid)
 
     async def enter_call(self, sid: str, room_id: str) -> None:

@@ -184,7 +184,7 @@ class WorkerRoomService:
         elif name == "to_room":
             await self.notifier.to_room(p["room_id"], p["name"], p["data"], skip_sid=p["skip_sid"])
         elif name == "drop":
-            await self.notifier.drop(p["sid"], p["code"], p["message"], p["about"])
+            await self.notifier.drop(p["sid"], p["code"], p["message"], p["about"], p["details"])
         elif name == "enter_call":
             await self.notifier.enter_call(p["sid"], p["room_id"])
         elif name == "joined":

@@ -3,6 +3,10 @@
 ``positive_data_acceptance`` is left out on purpose: the document cannot say
 that ``ends_at`` must follow ``starts_at`` or lie in the future, so a
 schema-valid booking may rightly get 422.
+``use_after_free`` (ST301) is left out too: ``DELETE /api/v1/rooms/{id}``
+cancels a room, which stays readable (``status: cancelled``, docs/api.md), and
+so do its sub-resources such as its (empty) live view; ST301 wants a 404 for
+every path under a deleted one.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
                 sys.executable, "-m", "schemathesis.cli", "run",
                 f"{node.url}/api/v1/openapi.json",
                 "--header", f"Authorization: Bearer {KEY}",
-                "--checks", "all", "--exclude-checks", "positive_data_acceptance",
+                "--checks", "all", "--exclude-checks", "positive_data_acceptance,use_after_free",
                 "--max-examples", "40", "--workers", "1", "--seed", "20261122",
                 "--request-timeout", "10",
             ],

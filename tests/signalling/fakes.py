@@ -53,7 +53,8 @@ class FakeNotifier:
     async def to_room(self, room_id: str, event: str, data: Any, *, skip_sid: str | None = None) -> None:
         self.calls.append(Sent("to_room", room_id, event, data, skip_sid))
 
-    async def drop(self, sid: str, code: str, message: str, event: str = "connect") -> None:
+    async def drop(self, sid: str, code: str, message: str, event: str = "connect",
+                   details: dict[str, Any] | None = None) -> None:
         self.calls.append(Sent("drop", sid, code, message))
 
     async def enter_call(self, sid: str, room_id: str) -> None:

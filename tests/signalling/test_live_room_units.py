@@ -908,3 +908,21 @@ async def test_a_waiting_participant_who_loses_the_socket_keeps_waiting(world: W
     await settle()
     assert member.state is ParticipantState.WAITING and not member.permissions.subscribe
     assert world.notifier.broadcasts(ROOM_ID, "participant_updated") == []
+
+
+async def test_those_waiting_learn_whether_a_host_is_there(world: World) -> None:
+    await world.arrive("w")
+    assert world.notifier.to("sid-w", "welcome")[-1]["hosts_present"] is False
+    await world.arrive("a")
+    assert world.notifier.to("sid-w", "lobby_status")[-1] == {"hosts_present": True}
+    world.live.socket_lost(world.member("a"), "sid-a")
+    await settle()
+    assert world.notifier.to("sid-w", "lobby_status")[-1] == {"hosts_present": False}
+
+
+async def test_a_denial_without_words_says_so(world: World) -> None:
+    await world.arrive("a")
+    await world.arrive("w")
+    await world.send("a", Deny("w"))
+    drop = world.notifier.drops()[-1]
+    assert drop.event == "denied" and drop.data  # a default message, in English, for logs and tools
