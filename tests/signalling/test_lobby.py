@@ -60,7 +60,8 @@ async def test_a_denied_citizen_is_told_and_the_link_is_refused(live: LiveNode) 
                                                          "message": "Proszę przyjść jutro"})
     assert ack == {"ok": True}
     await until(lambda: not citizen.sio.connected, what="the denied socket closed")
-    assert {"code": "denied", "event": "session", "message": "Proszę przyjść jutro"} in citizen.named("error")
+    assert {"code": "denied", "event": "session", "message": "Proszę przyjść jutro",
+            "host_message": "Proszę przyjść jutro"} in citizen.named("error")
     again = live.client(citizen_p["token"])  # the same link, again: turned away on arrival
     await again.sio.connect(live.url, auth={"token": citizen_p["token"]}, transports=["websocket"])
     await until(lambda: not again.sio.connected, what="the returning socket closed")
