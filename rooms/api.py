@@ -12,6 +12,7 @@ from rooms.auth import ApiKeys
 from rooms.booking import Bookings, encode_cursor, fingerprint
 from rooms.errors import DomainError, FieldError, NotFound, ValidationFailed
 from rooms.json_body import JsonRefused, load_json
+from rooms.model import Participant, Room
 from rooms.openapi import openapi_document
 from rooms.requests import parse_booking, parse_list_filters, parse_participant, parse_patch
 from rooms.store import IdempotencyClaim
@@ -91,6 +92,12 @@ class BookingApi:
             web.post(f"{one}/end", self.end_room),
         ]
 
+    async def _room_view(self, room: Room) -> dict[str, Any]:
+        return self.views.room(room, await self.bookings.admissions([room]))
+
+    async def _participant_view(self, room: Room, person: Participant) -> dict[str, Any]:
+        return self.views.participant(room, person, (await self.bookings.admissions([room])).get(person.id))
+
     async def openapi(self, request: web.Request) -> web.Response:
         return _json(openapi_document(self.views.public_url))
 
@@ -103,15 +110,16 @@ class BookingApi:
         headers = {"Location": self.views.room_url(stored.value)}
         if stored.replayed:
             headers["Idempotent-Replayed"] = "true"
-        return _json(self.views.room(stored.value), 201, headers)
+        return _json(await self._room_view(stored.value), 201, headers)
 
     async def list_rooms(self, request: web.Request) -> web.Response:
         tenant = self.keys.tenant_of(request)
         filters = parse_list_filters(request.query)
         page = await self.bookings.list(tenant, filters)
+        admissions = await self.bookings.admissions(page.rooms)
         return _json(
             {
-                "items": [self.views.room(r) for r in page.rooms],
+                "items": [self.views.room(r, admissions) for r in page.rooms],
                 "next_cursor": None if page.next_after is None else encode_cursor(page.next_after),
             }
         )
@@ -119,14 +127,14 @@ class BookingApi:
     async def get_room(self, request: web.Request) -> web.Response:
         tenant = self.keys.tenant_of(request)
         room = await self.bookings.get(tenant, request.match_info["room_id"])
-        return _json(self.views.room(room))
+        return _json(await self._room_view(room))
 
     async def edit_room(self, request: web.Request) -> web.Response:
         tenant = self.keys.tenant_of(request)
         await self.bookings.get(tenant, request.match_info["room_id"])  # 404 before 4xx body
         patch = parse_patch(await read_json(request))
         room = await self.bookings.edit(tenant, request.match_info["room_id"], patch)
-        return _json(self.views.room(room))
+        return _json(await self._room_view(room))
 
     async def cancel_room(self, request: web.Request) -> web.Response:
         tenant = self.keys.tenant_of(request)
@@ -150,7 +158,7 @@ class BookingApi:
         headers = {"Location": f"{self.views.room_url(room)}/participants/{person.id}"}
         if stored.replayed:
             headers["Idempotent-Replayed"] = "true"
-        return _json(self.views.participant(room, person), 201, headers)
+        return _json(await self._participant_view(room, person), 201, headers)
 
     async def get_participant(self, request: web.Request) -> web.Response:
         tenant = self.keys.tenant_of(request)
@@ -158,7 +166,7 @@ class BookingApi:
         person = room.participant(request.match_info["participant_id"])
         if person is None or not person.active:
             raise NotFound("no active participant with this id in the room")
-        return _json(self.views.participant(room, person))
+        return _json(await self._participant_view(room, person))
 
     async def remove(self, request: web.Request) -> web.Response:
         tenant = self.keys.tenant_of(request)

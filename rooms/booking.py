@@ -14,10 +14,12 @@ import json
 import logging
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from rooms.admissions import AdmissionRecord
 from rooms.clock import Clock, from_micros, to_micros
 from rooms.errors import Conflict, FieldError, NotFound, ValidationFailed
 from rooms.model import Participant, Room, RoomStatus
@@ -100,6 +102,10 @@ class Bookings:
         if room is None:
             raise NotFound("no room with this id")
         return room
+
+    async def admissions(self, rooms: Sequence[Room]) -> dict[str, AdmissionRecord]:
+        """The latest admission decision of each participant of *rooms* (read already for the tenant)."""
+        return await self.store.latest_admissions([room.id for room in rooms])
 
     async def list(self, tenant: str, filters: ListFilters) -> RoomPage:
         after = None if filters.cursor is None else _decode_cursor(filters.cursor)

@@ -48,4 +48,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX idempotency_by_age ON idempotency (created_us);
     """,
+    # 2: admission decisions (rooms.admissions): who let a waiting participant in or turned them away.
+    # Append-only; id orders them (the latest per participant is shown). "by" is a keyword: decided_by.
+    """
+    CREATE TABLE admissions (
+        id INTEGER PRIMARY KEY,
+        room_id TEXT NOT NULL REFERENCES rooms (id),
+        participant_id TEXT NOT NULL REFERENCES participants (id),
+        outcome TEXT NOT NULL CHECK (outcome IN ('admitted', 'denied')),
+        decided_by TEXT NOT NULL,
+        at_us INTEGER NOT NULL
+    );
+    CREATE INDEX admissions_by_room ON admissions (room_id, participant_id, id);
+    """,
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rooms.admissions import AdmissionOutcome
 from rooms.model import EXTERNAL_REF_MAX, NAME_MAX, TITLE_MAX, ConferencingModel, Kind, Party, Role
 from rooms.requests import MAX_PARTICIPANTS_PER_REQUEST
 
@@ -160,7 +161,7 @@ def _schemas() -> dict[str, Any]:
         },
         "Participant": {
             "type": "object",
-            "required": ["id", "display_name", "role", "party", "created_at", "token", "join_url"],
+            "required": ["id", "display_name", "role", "party", "created_at", "token", "join_url", "admission"],
             "properties": {
                 "id": {"type": "string"},
                 "display_name": {"type": "string"},
@@ -169,6 +170,18 @@ def _schemas() -> dict[str, Any]:
                 "created_at": DATE_TIME,
                 "token": {"type": "string", "description": "join token (JWT, HS256)"},
                 "join_url": {"type": "string", "description": "opens the web client for this person"},
+                "admission": {"anyOf": [_ref("Admission"), {"type": "null"}],
+                              "description": "the latest admit or deny of this person in the lobby; "
+                                             "null when there was none"},
+            },
+        },
+        "Admission": {
+            "type": "object",
+            "required": ["outcome", "by", "at"],
+            "properties": {
+                "outcome": {"type": "string", "enum": [o.value for o in AdmissionOutcome]},
+                "by": {"type": "string", "description": "the host's participant id, or \"api\" (the integrator)"},
+                "at": DATE_TIME,
             },
         },
         "Room": {

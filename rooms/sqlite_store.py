@@ -13,12 +13,13 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rooms.admissions import AdmissionOutcome, AdmissionRecord
 from rooms.clock import MICROSECOND, from_micros, to_micros
 from rooms.errors import Conflict, IdempotencyConflict, NotFound
 from rooms.migrations import MIGRATIONS
@@ -349,6 +350,35 @@ class SqliteRoomStore:
 
         return await self._call(run, write=True)
 
+    async def record_admission(self, record: AdmissionRecord) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            if conn.execute("SELECT 1 FROM participants WHERE id = ? AND room_id = ?",
+                            (record.participant_id, record.room_id)).fetchone() is None:
+                raise NotFound("no such participant in the room")
+            conn.execute(
+                "INSERT INTO admissions (room_id, participant_id, outcome, decided_by, at_us)"
+                " VALUES (?,?,?,?,?)",
+                (record.room_id, record.participant_id, record.outcome.value, record.by,
+                 to_micros(record.at)),
+            )
+
+        await self._call(run, write=True)
+
+    async def latest_admissions(self, room_ids: Sequence[str]) -> dict[str, AdmissionRecord]:
+        def run(conn: sqlite3.Connection) -> dict[str, AdmissionRecord]:
+            marks = ",".join("?" * len(room_ids))
+            rows = conn.execute(
+                f"SELECT a.* FROM admissions a WHERE a.room_id IN ({marks}) AND a.id = ("
+                " SELECT MAX(b.id) FROM admissions b"
+                " WHERE b.room_id = a.room_id AND b.participant_id = a.participant_id)",
+                list(room_ids),
+            ).fetchall()
+            return {row["participant_id"]: _admission_from_row(row) for row in rows}
+
+        if not room_ids:
+            return {}
+        return await self._call(run, write=False)
+
     async def stats(self) -> StoreStats:
         def run(conn: sqlite3.Connection) -> StoreStats:
             rows = {r["status"]: r["n"] for r in conn.execute(
@@ -432,6 +462,16 @@ def _participant_from_row(row: sqlite3.Row) -> Participant:
         jti=row["jti"],
         created_at=from_micros(row["created_us"]),
         removed_at=None if row["removed_us"] is None else from_micros(row["removed_us"]),
+    )
+
+
+def _admission_from_row(row: sqlite3.Row) -> AdmissionRecord:
+    return AdmissionRecord(
+        room_id=row["room_id"],
+        participant_id=row["participant_id"],
+        outcome=AdmissionOutcome(row["outcome"]),
+        by=row["decided_by"],
+        at=from_micros(row["at_us"]),
     )
 
 

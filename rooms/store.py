@@ -6,10 +6,12 @@ both stand behind it (the way python-socketio swaps its client managers).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
+from rooms.admissions import AdmissionRecord
 from rooms.model import Kind, Participant, Room, RoomStatus
 
 __all__ = [
@@ -116,5 +118,11 @@ class RoomStore(Protocol):
         self, tenant: str, room_id: str, participant_id: str, at: datetime
     ) -> bool:
         """Mark a participant removed; False when no such active participant."""
+
+    async def record_admission(self, record: AdmissionRecord) -> None:
+        """Append an admission decision (rooms.admissions); NotFound when the room has no such participant."""
+
+    async def latest_admissions(self, room_ids: Sequence[str]) -> dict[str, AdmissionRecord]:
+        """The latest admission decision of every participant of these rooms that has one, by participant id."""
 
     async def stats(self) -> StoreStats: ...

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from rooms.admissions import AdmissionRecord
 from rooms.model import Participant, Room
 from rooms.policy import policy_for
 from rooms.presence import LiveParticipant
@@ -34,7 +36,8 @@ class RoomViews:
     def join_url(self, room: Room, token: str) -> str:
         return f"{self.public_url}/join/{quote(room.id)}?t={token}"
 
-    def participant(self, room: Room, person: Participant) -> dict[str, Any]:
+    def participant(self, room: Room, person: Participant, admission: AdmissionRecord | None) -> dict[str, Any]:
+        """One participant; *admission* is their latest admission decision (rooms.admissions), if any."""
         token = self.tokens.issue(room, person)
         return {
             "id": person.id,
@@ -44,9 +47,12 @@ class RoomViews:
             "created_at": iso(person.created_at),
             "token": token,
             "join_url": self.join_url(room, token),
+            "admission": None if admission is None else {
+                "outcome": admission.outcome.value, "by": admission.by, "at": iso(admission.at)},
         }
 
-    def room(self, room: Room) -> dict[str, Any]:
+    def room(self, room: Room, admissions: Mapping[str, AdmissionRecord]) -> dict[str, Any]:
+        """The room; *admissions*: the latest admission decision of each participant (by id) that has one."""
         return {
             "id": room.id,
             "title": room.title,
@@ -64,7 +70,7 @@ class RoomViews:
                 "closes_at": iso(self.tokens.window.closes_at(room)),
             },
             "policy": policy_for(room.model).as_dict(room.kind),
-            "participants": [self.participant(room, p) for p in room.active_participants],
+            "participants": [self.participant(room, p, admissions.get(p.id)) for p in room.active_participants],
         }
 
     def live(self, room: Room, people: list[LiveParticipant]) -> dict[str, Any]:
