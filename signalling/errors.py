@@ -19,6 +19,7 @@ __all__ = [
     "KNOWN",
     "BadRequest",
     "BadSdp",
+    "ChatRateLimited",
     "Denied",
     "Forbidden",
     "LiveError",
@@ -31,6 +32,7 @@ __all__ = [
     "ServerBusy",
     "SessionEnded",
     "TooManySessions",
+    "UnknownChatMessage",
     "socket_code",
 ]
 
@@ -139,6 +141,22 @@ class RateLimited(LiveError):
     title = "Too many messages"
     code = "rate_limited"
     retry_after = 1
+
+
+class ChatRateLimited(RateLimited):
+    """A participant sends chat messages faster than the room allows (signalling/chat.py)."""
+
+    title = "Too many chat messages"
+    retry_after = 10
+
+
+class UnknownChatMessage(LiveError):
+    """A chat action names a message the room does not keep (removed, dropped as old, or never sent)."""
+
+    status = 404
+    slug = "unknown-message"
+    title = "No such chat message"
+    code = "unknown_message"
 
 
 class ServerBusy(LiveError):

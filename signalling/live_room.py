@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import math
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any, Protocol
@@ -23,8 +24,10 @@ from rooms.revocation import Revocation, RevocationReason
 from sfu import ActiveSpeakerDetector, MediaKind, NoCandidates, PublishedTrack, Publisher, Sfu, Subscriber
 from signalling.admission import Admission
 from signalling.background import BackgroundTasks
+from signalling.chat import ChatLog, ChatRate
 from signalling.errors import (
     BadRequest,
+    ChatRateLimited,
     Denied,
     Forbidden,
     NegotiationInProgress,
@@ -32,20 +35,26 @@ from signalling.errors import (
     NotJoined,
     NotWaiting,
     ServerBusy,
+    UnknownChatMessage,
 )
+from signalling.hands import HandQueue
 from signalling.member import Member, ParticipantState
 from signalling.messages import (
     Admit,
     AdmitAll,
     AskUnmute,
+    ChatRemove,
+    ChatSend,
     Deny,
     Leave,
     LiveView,
     Lock,
+    LowerHand,
     Message,
     Mute,
     MuteParticipant,
     Publish,
+    RaiseHand,
     Sender,
     SetRole,
     SubscriberAnswer,
@@ -118,6 +127,9 @@ class LiveRoom:
         self.speakers = ActiveSpeakerDetector()
         self.speakers.on_change.connect(self._speaker_changed)
         self._publisher_owner: dict[str, Member] = {}
+        self.chat = ChatLog()  # the room's chat, for its life (signalling/chat.py)
+        self.chat_rate = ChatRate()
+        self.hands = HandQueue()  # raised hands, in order (signalling/hands.py)
 
     # -- queries -------------------------------------------------------------
 
@@ -164,6 +176,9 @@ class LiveRoom:
                "active_speaker": None if waiting else self._speaker_id(self.speakers.speaker)}
         if waiting:
             out["hosts_present"] = self.hosts_present()
+        else:  # the call's chat so far and its raised hands (a late joiner, an admitted person, a reconnect)
+            out["chat"] = self.chat.history()
+            out["hands"] = self.hands.view()
         if member.permissions.moderate:
             out["lobby"] = self.lobby()
         return out
@@ -359,6 +374,65 @@ class LiveRoom:
         await self._rights_changed(member)
         return {}
 
+    # -- chat and raised hands -------------------------------------------------
+
+    def _talker(self, member: Member) -> None:
+        if not member.permissions.talk:
+            raise Forbidden(f"a participant who is {member.state.value} may not do this")
+
+    @handles(ChatSend)
+    async def _on_chat_send(self, member: Member, message: ChatSend) -> dict[str, Any]:
+        """Keep and broadcast a chat message (its text is never logged: ids only)."""
+        self._talker(member)
+        now = self._rooms.clock.now()
+        wait = self.chat_rate.wait(member.id, now)
+        if wait:
+            raise ChatRateLimited(f"at most {self.chat_rate.count} chat messages per "
+                                  f"{self.chat_rate.window.total_seconds():.0f} s; try again in {math.ceil(wait)} s")
+        self.chat_rate.spend(member.id, now)
+        sent = self.chat.add(member.id, message.text, now)
+        log.info("chat message room=%s participant=%s id=%s", self.id, member.id, sent.id)
+        await self.broadcast("chat_message", sent.view())
+        return {"id": sent.id}
+
+    @handles(ChatRemove)
+    async def _on_chat_remove(self, sender: Member, message: ChatRemove) -> dict[str, Any]:
+        self._moderator(sender)
+        if not self.chat.remove(message.message_id):
+            raise UnknownChatMessage("this room keeps no chat message with that id")
+        log.info("chat message removed room=%s by=%s id=%s", self.id, sender.id, message.message_id)
+        await self.broadcast("chat_removed", {"id": message.message_id})
+        return {}
+
+    @handles(RaiseHand)
+    async def _on_raise_hand(self, member: Member, message: RaiseHand) -> dict[str, Any]:
+        self._talker(member)
+        now = self._rooms.clock.now()
+        if self.hands.raise_hand(member.id, now):
+            member.hand_raised_at = now
+            await self._hands_changed(member)
+        return {}
+
+    @handles(LowerHand)
+    async def _on_lower_hand(self, sender: Member, message: LowerHand) -> dict[str, Any]:
+        target = sender
+        if message.participant_id is not None and message.participant_id != sender.id:
+            self._moderator(sender)
+            target = self._present(message.participant_id)
+        await self._lower_hand(target)
+        return {}
+
+    async def _lower_hand(self, member: Member) -> None:
+        if self.hands.lower(member.id):
+            member.hand_raised_at = None
+            await self._hands_changed(member)
+
+    async def _hands_changed(self, member: Member) -> None:
+        """The queue changed by *member*'s hand: the call gets ``hands``, the others the member's view."""
+        log.info("hand room=%s participant=%s raised=%s", self.id, member.id, member.hand_raised_at is not None)
+        await self.broadcast("participant_updated", member.view(), skip=member)
+        await self.broadcast("hands", self.hands.view())
+
     @handles(LiveView)
     async def _on_live_view(self, sender: None, message: LiveView) -> dict[str, Any]:
         """Who is here and in which state, for the integrator (``GET …/live``)."""
@@ -449,6 +523,9 @@ class LiveRoom:
         member.state = ParticipantState.LEFT
         await self._close_media(member)
         await self._rooms.presence.left(self.id, member.id)
+        self.chat_rate.forget(member.id)
+        if self.hands.lower(member.id):  # a leaver's hand leaves the queue
+            await self.broadcast("hands", self.hands.view())
         if waited or member.role is Role.HOST:
             await self._lobby_changed()
         if not waited:
@@ -622,6 +699,9 @@ class LiveRoom:
             await self.unpublish(member)
         if not member.permissions.subscribe:
             await self._drop_subscriber(member)
+        if not member.permissions.talk and self.hands.lower(member.id):  # out of the call: out of the queue
+            member.hand_raised_at = None
+            await self.broadcast("hands", self.hands.view())
         await self._tell(member, "participant_updated", member.view())
         await self.broadcast("participant_updated", member.view(), skip=member)
         await self.renegotiate(member)

@@ -39,13 +39,14 @@ class Permissions:
     publish: bool
     subscribe: bool
     moderate: bool  # admit, mute others, remove, end: a host's controls
+    talk: bool  # chat and raise a hand: anyone in the call, viewers too; never someone waiting
 
     @classmethod
     def of(cls, role: Role, state: ParticipantState) -> Permissions:
         """The permissions of *role* in *state*: media only in the call (or while reconnecting to it)."""
         in_call = state in (ParticipantState.IN_CALL, ParticipantState.RECONNECTING)
         return cls(publish=in_call and role.may_publish, subscribe=in_call,
-                   moderate=role is Role.HOST and state is not ParticipantState.LEFT)
+                   moderate=role is Role.HOST and state is not ParticipantState.LEFT, talk=in_call)
 
 
 @dataclass(eq=False, slots=True)
@@ -106,6 +107,8 @@ class Member:
     role_override: Role | None = None
     #: the kinds a host muted: the SFU forwards none of them until the member unmutes themselves
     host_muted: set[str] = field(default_factory=set)
+    #: when their hand went up (the live room's `signalling.hands.HandQueue` keeps the order), or None
+    hand_raised_at: datetime | None = None
 
     @property
     def id(self) -> str:
@@ -141,4 +144,5 @@ class Member:
             "connection": "reconnecting" if self.state is ParticipantState.RECONNECTING else "connected",
             "publishing": self.publishing,
             "muted": dict(self.muted),
+            "hand_raised_at": None if self.hand_raised_at is None else self.hand_raised_at.isoformat(),
         }

@@ -31,14 +31,18 @@ __all__ = [
     "Admit",
     "AdmitAll",
     "AskUnmute",
+    "ChatRemove",
+    "ChatSend",
     "Deny",
     "Leave",
     "LiveView",
     "Lock",
+    "LowerHand",
     "Message",
     "Mute",
     "MuteParticipant",
     "Publish",
+    "RaiseHand",
     "Sender",
     "SetRole",
     "SubscriberAnswer",
@@ -231,6 +235,44 @@ class SetRole(Message):
 
     participant_id: PARTICIPANT_ID
     role: Literal["member", "viewer"]
+
+
+# -- chat and raised hands (signalling/chat.py, signalling/hands.py) ----------------------------
+
+
+@message("chat_send", reply="`{ok, id}` — the message's id")
+@dataclass(frozen=True, slots=True)
+class ChatSend(Message):
+    """(Anyone in the call, viewers too; not while waiting) Send a chat message: one line of visible
+    text. Everyone in the call gets `chat_message` `{id, from, text, at}`, the sender too. At most
+    5 messages per 10 s per participant (beyond: `rate_limited`)."""
+
+    text: Annotated[str, Text(1000, "one line of visible text", shown=True)]
+
+
+@message("chat_remove")
+@dataclass(frozen=True, slots=True)
+class ChatRemove(Message):
+    """(Hosts) Remove a chat message: everyone in the call gets `chat_removed` `{id}`; its text is no
+    longer kept. An id the room does not keep is refused with `unknown_message`."""
+
+    message_id: Annotated[str, Text(64, "a chat message id")]
+
+
+@message("raise_hand")
+@dataclass(frozen=True, slots=True)
+class RaiseHand(Message):
+    """(Anyone in the call) Raise your hand: you go to the end of the queue (a hand already up keeps
+    its place). Everyone in the call gets `hands` `{queue}`, the others `participant_updated`."""
+
+
+@message("lower_hand")
+@dataclass(frozen=True, slots=True)
+class LowerHand(Message):
+    """Lower your own hand (`{}`), or (hosts) someone's (`{participant_id}`); everyone in the call
+    gets `hands` `{queue}`. Lowering a hand that is down changes nothing."""
+
+    participant_id: Annotated[str | None, Text(64, "a participant id; leave out for your own")] = None
 
 
 API_ONLY = frozenset({Sender.API})

@@ -39,14 +39,18 @@ from signalling.messages import (
     Admit,
     AdmitAll,
     AskUnmute,
+    ChatRemove,
+    ChatSend,
     Deny,
     Leave,
     LiveView,
     Lock,
+    LowerHand,
     Message,
     Mute,
     MuteParticipant,
     Publish,
+    RaiseHand,
     Sender,
     SetRole,
     SubscriberAnswer,
@@ -204,6 +208,10 @@ EXAMPLES: dict[type[Message], Message] = {
     AskUnmute: AskUnmute("b", "audio"),
     SetRole: SetRole("b", "viewer"),
     LiveView: LiveView(),
+    ChatSend: ChatSend("Dzień dobry"),  # chat and hands: tests/signalling/test_chat_hands.py
+    ChatRemove: ChatRemove("m-0123456789abcdef"),
+    RaiseHand: RaiseHand(),
+    LowerHand: LowerHand("b"),
 }
 
 
@@ -310,6 +318,7 @@ def test_permissions_follow_role_and_state(role: Role, state: ParticipantState) 
     assert permissions.subscribe is in_call
     assert permissions.publish is (in_call and role is not Role.VIEWER)
     assert permissions.moderate is (role is Role.HOST and state is not ParticipantState.LEFT)
+    assert permissions.talk is in_call  # chat and hands: viewers too, never the lobby
     assert not permissions.publish or permissions.subscribe  # nobody publishes into a call they cannot see
 
 
