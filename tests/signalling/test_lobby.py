@@ -67,3 +67,38 @@ async def test_a_denied_citizen_is_told_and_the_link_is_refused(live: LiveNode) 
     await until(lambda: not again.sio.connected, what="the returning socket closed")
     assert [e["code"] for e in again.named("error")] == ["denied"] and again.welcome is None
     await until(lambda: lobby_ids(doctor) == [], what="the lobby emptied")
+
+
+OFFICIAL = ("Piotr Urzędnik", "host", "administration")
+
+
+async def test_the_lobby_survives_a_host_reconnect_and_several_hosts_see_one_admit(live: LiveNode) -> None:
+    room = await live.book(DOCTOR, OFFICIAL, CITIZEN, model="A2C")
+    first_p, second_p, citizen_p = room["participants"]
+    first, second, citizen = (live.client(p["token"]) for p in (first_p, second_p, citizen_p))
+    for host in (first, second):
+        host.sio.on("lobby", host._recorder("lobby"))
+    citizen.sio.on("lobby_status", citizen._recorder("lobby_status"))
+    citizen.sio.on("admitted", citizen._welcome)
+    await first.connect()
+    await second.connect()
+    await citizen.connect()
+    assert citizen.welcome is not None and citizen.welcome["hosts_present"] is True
+    for host in (first, second):
+        await until(lambda h=host: lobby_ids(h) == [citizen_p["id"]], what="both hosts see the citizen")
+
+    await first.sio.eio.disconnect(abort=True)  # the first host's network drops, no 'leave'
+    back = live.client(first_p["token"])
+    back.sio.on("lobby", back._recorder("lobby"))
+    await back.connect()
+    assert back.welcome is not None and back.welcome["resumed"] is True
+    assert [p["id"] for p in back.welcome["lobby"]["waiting"]] == [citizen_p["id"]]  # still waiting
+    assert citizen.welcome["you"]["state"] == "waiting"
+
+    assert (await second.sio.call("admit", {"participant_id": citizen_p["id"]})) == {"ok": True}
+    await until(lambda: citizen.welcome is not None and citizen.welcome["you"]["state"] == "in_call",
+                what="admitted by the second host")
+    for host in (back, second):  # the other host sees it happen: the lobby empties, the citizen joins
+        await until(lambda h=host: lobby_ids(h) == [], what="the lobby emptied for every host")
+        await until(lambda h=host: any(e["id"] == citizen_p["id"] for e in h.named("participant_joined")),
+                    what="every host sees the citizen join")
