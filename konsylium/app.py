@@ -31,6 +31,7 @@ from rooms.tokens import JoinTokens, JoinWindow
 from rooms.views import RoomViews
 from sfu import Sfu, SfuConfig
 from signalling.background import BackgroundTasks
+from signalling.host_decisions import BookedDecisions, HostDecisions
 from signalling.join_page import JoinPage
 from signalling.live_api import LiveApi
 from signalling.live_room import LiveRooms
@@ -89,16 +90,19 @@ WORKFLOWS: tuple[Workflow, ...] = ()
 
 
 def _room_service(settings: Settings, clock: Clock, notifier: SocketNotifier,
-                  presence: LocalPresence, workflows: Workflows) -> RoomService:
-    """Live rooms in media worker processes, or in this process when KONSYLIUM_WORKERS=0."""
+                  presence: LocalPresence, workflows: Workflows, decisions: HostDecisions) -> RoomService:
+    """Live rooms in media worker processes, or in this process when KONSYLIUM_WORKERS=0; a host's
+    removals and ends go to *decisions* (the booking service) from either."""
     media = settings.media_addresses or ()
     config = SfuConfig(addresses=tuple(a.local for a in media),
                        announced=tuple((a.local, a.announced) for a in media if a.announced))
     if settings.workers == 0:
         return LocalRoomService(LiveRooms(Sfu(config), presence, clock, notifier,
-                                          reconnect_grace=settings.reconnect_grace, workflows=workflows))
+                                          reconnect_grace=settings.reconnect_grace, workflows=workflows,
+                                          decisions=decisions))
     return WorkerRoomService(settings.workers, notifier, presence, media=config,
-                             grace=settings.reconnect_grace, log_level=settings.log_level, workflows=workflows)
+                             grace=settings.reconnect_grace, log_level=settings.log_level, workflows=workflows,
+                             decisions=decisions)
 
 
 def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = False,
@@ -119,19 +123,22 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     # Named loggers (not False): python-socketio would add its own unformatted stderr handler.
     sio = socketio.AsyncServer(async_mode="aiohttp", logger=logging.getLogger("socketio.server"),
                                engineio_logger=logging.getLogger("engineio.server"))
-    rooms = _room_service(settings, clock, SocketNotifier(sio), presence, Workflows(workflows))
+    bookings = Bookings(store, clock)  # its revocations are wired below, once the live side exists
+    rooms = _room_service(settings, clock, SocketNotifier(sio), presence, Workflows(workflows),
+                          BookedDecisions(bookings))
     metrics = NodeMetrics(rooms.totals)
     tasks = BackgroundTasks()
     sockets = SocketApi(sio, rooms, tokens, store, tasks.spawn,
                         lambda event: metrics.signalling_messages.labels(event).inc())
     revocation = LiveRevocation(rooms, sockets, store, tokens.window, clock, tasks.spawn)
     sockets.on_session = revocation.watch
+    bookings.revocations = revocation  # removals, cancels and ends (the API's and the hosts') reach live sessions
     node = Node(
         settings=settings,
         clock=clock,
         store=store,
         tokens=tokens,
-        bookings=Bookings(store, clock, revocation),
+        bookings=bookings,
         presence=presence,
         metrics=metrics,
         api_keys=keys,

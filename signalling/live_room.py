@@ -38,6 +38,7 @@ from signalling.errors import (
     UnknownChatMessage,
 )
 from signalling.hands import HandQueue
+from signalling.host_decisions import HostDecisions, NoDecisions
 from signalling.member import Member, ParticipantState
 from signalling.messages import (
     Admit,
@@ -46,6 +47,7 @@ from signalling.messages import (
     ChatRemove,
     ChatSend,
     Deny,
+    EndMeeting,
     Leave,
     LiveView,
     Lock,
@@ -55,6 +57,7 @@ from signalling.messages import (
     MuteParticipant,
     Publish,
     RaiseHand,
+    RemoveParticipant,
     Sender,
     SetRole,
     SubscriberAnswer,
@@ -433,6 +436,28 @@ class LiveRoom:
         await self.broadcast("participant_updated", member.view(), skip=member)
         await self.broadcast("hands", self.hands.view())
 
+    @handles(RemoveParticipant)
+    async def _on_remove_participant(self, sender: Member, message: RemoveParticipant) -> dict[str, Any]:
+        """Remove someone for good, through the booking service as the API's ``DELETE`` does: it records
+        the removal and revokes their sessions on every surface (signalling/host_decisions.py)."""
+        self._moderator(sender)
+        member = self._present(message.participant_id)
+        if member is sender:
+            raise Forbidden("you cannot remove yourself: leave the meeting instead")
+        if member.participant.role is Role.HOST:
+            raise Forbidden("a host cannot be removed from the call")
+        log.info("participant removal by a host room=%s participant=%s host=%s", self.id, member.id, sender.id)
+        await self._rooms.decisions.remove_participant(self.room.tenant, self.id, member.id)
+        return {}
+
+    @handles(EndMeeting)
+    async def _on_end_meeting(self, sender: Member, message: EndMeeting) -> dict[str, Any]:
+        """End the meeting for everyone, through the booking service as the API's ``POST …/end`` does."""
+        self._moderator(sender)
+        log.info("meeting end by a host room=%s host=%s", self.id, sender.id)
+        await self._rooms.decisions.end_meeting(self.room.tenant, self.id)
+        return {}
+
     @handles(LiveView)
     async def _on_live_view(self, sender: None, message: LiveView) -> dict[str, Any]:
         """Who is here and in which state, for the integrator (``GET …/live``)."""
@@ -760,8 +785,10 @@ class LiveRooms:
         admission: Admission | None = None,
         ice_deadline: float = ICE_DEADLINE,
         workflows: Workflows | None = None,
+        decisions: HostDecisions | None = None,
     ) -> None:
         self.workflows = workflows or Workflows()
+        self.decisions: HostDecisions = decisions or NoDecisions()  # a host's removals and ends
         self.sfu = sfu
         self.admission = admission or Admission()
         self.ice_deadline = ice_deadline

@@ -30,7 +30,7 @@ from signalling.wire import participant_from_wire, room_from_wire
 from signalling.worker_link import Link, LinkClosed
 from signalling.workflow import Workflows, load_workflows
 
-__all__ = ["LinkNotifier", "LinkPresence", "main", "serve"]
+__all__ = ["LinkDecisions", "LinkNotifier", "LinkPresence", "main", "serve"]
 
 log = logging.getLogger(__name__)
 TOTALS_EVERY = 1.0
@@ -83,6 +83,20 @@ class LinkPresence:
         await _tell(self.link, "left", room_id=room_id, participant_id=participant_id)
 
 
+class LinkDecisions:
+    """The worker's `HostDecisions`: the front holds the booking service, so a host's removal or end
+    is a call to the front (which revokes, calling this worker back, before it answers)."""
+
+    def __init__(self, link: Link) -> None:
+        self.link = link
+
+    async def remove_participant(self, tenant: str, room_id: str, participant_id: str) -> None:
+        await self.link.call("remove_participant", tenant=tenant, room_id=room_id, participant_id=participant_id)
+
+    async def end_meeting(self, tenant: str, room_id: str) -> None:
+        await self.link.call("end_meeting", tenant=tenant, room_id=room_id)
+
+
 async def _call(service: LocalRoomService, method: str, p: dict[str, Any]) -> Any:
     """Run one call of the front on the local room service."""
     if method == "arrive":
@@ -127,6 +141,7 @@ async def serve(sock: socket.socket, media: SfuConfig, grace: float, workflows: 
         reconnect_grace=grace,
         on_room_closed=room_closed,
         workflows=workflows,
+        decisions=LinkDecisions(link),
     )
     service = LocalRoomService(rooms)
 

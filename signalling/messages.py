@@ -34,6 +34,7 @@ __all__ = [
     "ChatRemove",
     "ChatSend",
     "Deny",
+    "EndMeeting",
     "Leave",
     "LiveView",
     "Lock",
@@ -43,6 +44,7 @@ __all__ = [
     "MuteParticipant",
     "Publish",
     "RaiseHand",
+    "RemoveParticipant",
     "Sender",
     "SetRole",
     "SubscriberAnswer",
@@ -235,6 +237,25 @@ class SetRole(Message):
 
     participant_id: PARTICIPANT_ID
     role: Literal["member", "viewer"]
+
+
+@message("remove_participant")
+@dataclass(frozen=True, slots=True)
+class RemoveParticipant(Message):
+    """(Hosts) Remove someone from the meeting for good, as the integrator's
+    `DELETE …/participants/{pid}` does: their invitation is withdrawn (the booking records it), their
+    sessions end on every surface (`error` `participant_removed`) and their link is refused from then
+    on. Not a host, nor yourself (`forbidden`)."""
+
+    participant_id: PARTICIPANT_ID
+
+
+@message("end_meeting", reply="`{ok}`, when the ack arrives: the sender's own session ends too "
+         "(`error` `room_ended`)")
+@dataclass(frozen=True, slots=True)
+class EndMeeting(Message):
+    """(Hosts) End the meeting for everyone, as the integrator's `POST …/end` does: the room is `ended`
+    (the booking records it), every session ends (`error` `room_ended`) and every link answers 410."""
 
 
 # -- chat and raised hands (signalling/chat.py, signalling/hands.py) ----------------------------

@@ -38,6 +38,7 @@ CONNECT_CODES = {
     "token-expired": "token_expired",
     "too-early": "too_early",
     "room-cancelled": "room_cancelled",
+    "room-ended": "room_ended",
     "participant-removed": "participant_removed",
 }
 

@@ -25,6 +25,7 @@ from rooms.presence import LivePresence
 from rooms.revocation import Revocation
 from sfu import SfuConfig
 from signalling.errors import NotJoined, NotPublishing
+from signalling.host_decisions import HostDecisions, NoDecisions
 from signalling.live_room import Notifier
 from signalling.messages import Message
 from signalling.wire import participant_to_wire, room_to_wire
@@ -105,12 +106,14 @@ class WorkerRoomService:
         log_level: str = "info",
         placement: RoomPlacement | None = None,
         workflows: Workflows | None = None,
+        decisions: HostDecisions | None = None,
     ) -> None:
         if count < 1:
             raise ValueError("WorkerRoomService needs at least one worker")
         self.count = count
         self.notifier = notifier
         self.presence = presence
+        self.decisions: HostDecisions = decisions or NoDecisions()  # what a worker's host decides
         self.placement = placement or LeastLoadedPlacement(count)
         media = media or SfuConfig()
         self._args = ["--addresses", ",".join(media.addresses),
@@ -142,7 +145,8 @@ class WorkerRoomService:
         )
         theirs.close()
         reader, writer = await asyncio.open_connection(sock=ours)
-        link = Link(reader, writer, on_event=lambda name, params: self._event(index, name, params))
+        link = Link(reader, writer, on_call=self._asked,
+                    on_event=lambda name, params: self._event(index, name, params))
         task = asyncio.ensure_future(self._watch(index, link))
         log.info("media worker %s started pid=%s", index, process.pid)
         return _Worker(index, process, link, task)
@@ -206,6 +210,16 @@ class WorkerRoomService:
                 worker.totals = WorkerTotals(**p)
         else:
             log.warning("unknown event from media worker %s: %s", index, name[:40])
+
+    async def _asked(self, method: str, p: dict[str, Any]) -> None:
+        """A worker's room asks the front for a host's decision, which only the front's booking service
+        can record; its revocation calls the worker back (served concurrently) before this answers."""
+        if method == "remove_participant":
+            await self.decisions.remove_participant(p["tenant"], p["room_id"], p["participant_id"])
+        elif method == "end_meeting":
+            await self.decisions.end_meeting(p["tenant"], p["room_id"])
+        else:
+            raise ValueError(f"unknown call from a media worker: {method[:40]!r}")
 
     # -- RoomService ------------------------------------------------------------
 

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from rooms.revocation import Revocation, RevocationReason
 from sfu import Event, InvalidAnswer, InvalidOffer, MediaKind, NoCandidates, SfuClosedError, SfuError
 
-__all__ = ["FakeForwarder", "FakeNotifier", "FakePublisher", "FakeSfu", "FakeSubscriber", "FakeTrack", "Sent"]
+__all__ = ["FakeDecisions", "FakeForwarder", "FakeNotifier", "FakePublisher", "FakeSfu", "FakeSubscriber",
+           "FakeTrack", "Sent"]
 
 
 # -- the notifier -------------------------------------------------------------------------------------
@@ -78,6 +80,34 @@ class FakeNotifier:
 
     def clear(self) -> None:
         self.calls.clear()
+
+
+# -- a host's decisions ---------------------------------------------------------------------------------
+
+
+class FakeDecisions:
+    """`HostDecisions` without a store: records each decision, then revokes as the booking service does
+    (through *revoke*, the room service's; unit tests have no sockets to end). *refuse*, when set, is
+    raised instead (a removal the booking no longer has)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+        self.revoke: Callable[[Revocation], Awaitable[None]] | None = None
+        self.refuse: Exception | None = None
+
+    async def _decide(self, call: tuple[str, ...], revocation: Revocation) -> None:
+        if self.refuse is not None:
+            raise self.refuse
+        self.calls.append(call)
+        if self.revoke is not None:
+            await self.revoke(revocation)
+
+    async def remove_participant(self, tenant: str, room_id: str, participant_id: str) -> None:
+        await self._decide(("remove", tenant, room_id, participant_id),
+                           Revocation(room_id, RevocationReason.PARTICIPANT_REMOVED, participant_id))
+
+    async def end_meeting(self, tenant: str, room_id: str) -> None:
+        await self._decide(("end", tenant, room_id), Revocation(room_id, RevocationReason.ROOM_ENDED))
 
 
 # -- media ----------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from signalling.messages import (
     ChatRemove,
     ChatSend,
     Deny,
+    EndMeeting,
     Leave,
     LiveView,
     Lock,
@@ -51,6 +52,7 @@ from signalling.messages import (
     MuteParticipant,
     Publish,
     RaiseHand,
+    RemoveParticipant,
     Sender,
     SetRole,
     SubscriberAnswer,
@@ -58,7 +60,7 @@ from signalling.messages import (
     Unpublish,
 )
 from signalling.room_service import LocalRoomService
-from tests.signalling.fakes import FakeNotifier, FakePublisher, FakeSfu, FakeSubscriber
+from tests.signalling.fakes import FakeDecisions, FakeNotifier, FakePublisher, FakeSfu, FakeSubscriber
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 ROOM_ID = "room-1"
@@ -101,6 +103,7 @@ class World:
     sfu: FakeSfu
     presence: LocalPresence
     closed_rooms: list[str] = field(default_factory=list)
+    decisions: FakeDecisions = field(default_factory=FakeDecisions)  # a host's removals and ends
 
     @property
     def live(self) -> LiveRoom:
@@ -163,10 +166,14 @@ def build_world(**options: Any) -> World:
     """Live rooms on fakes; keyword arguments go to `LiveRooms` (close with ``world.service.close()``)."""
     notifier, sfu, presence = FakeNotifier(), FakeSfu(), LocalPresence()
     closed: list[str] = []
-    settings: dict[str, Any] = {"ice_deadline": 60.0, "admission": Admission(max_peers=100), **options}
+    decisions = FakeDecisions()
+    settings: dict[str, Any] = {"ice_deadline": 60.0, "admission": Admission(max_peers=100),
+                                "decisions": decisions, **options}
     rooms = LiveRooms(sfu, presence, ManualClock(NOW), notifier,  # type: ignore[arg-type]
                       on_room_closed=closed.append, **settings)
-    return World(rooms, LocalRoomService(rooms), notifier, sfu, presence, closed)
+    service = LocalRoomService(rooms)
+    decisions.revoke = service.revoke  # as the booking service would, once the store has it
+    return World(rooms, service, notifier, sfu, presence, closed, decisions)
 
 
 @pytest.fixture
@@ -207,6 +214,8 @@ EXAMPLES: dict[type[Message], Message] = {
     MuteParticipant: MuteParticipant("b", "video"),  # host controls: tests/signalling/test_host_controls.py
     AskUnmute: AskUnmute("b", "audio"),
     SetRole: SetRole("b", "viewer"),
+    RemoveParticipant: RemoveParticipant("b"),
+    EndMeeting: EndMeeting(),
     LiveView: LiveView(),
     ChatSend: ChatSend("Dzień dobry"),  # chat and hands: tests/signalling/test_chat_hands.py
     ChatRemove: ChatRemove("m-0123456789abcdef"),

@@ -1,0 +1,63 @@
+"""A host's decisions that outlive the call: removing someone, ending the meeting for everyone.
+
+They are the integrator's ``DELETE …/participants/{pid}`` and ``POST …/end`` taken by a host
+from the call, and they take the same path: the live room asks the node's booking service
+(`rooms.booking.Bookings`), which records the change in the store and announces the
+revocation, which `signalling.revocation.LiveRevocation` carries to every surface. So a
+removal survives the call (the link stays refused) and its effect is exactly the API's.
+
+Only the front process holds the store. A live room in a media worker reaches it over the
+worker link (`signalling.media_worker.LinkDecisions` calls the front, whose
+`WorkerRoomService` hands the call to `BookedDecisions`); the revocation then comes back to
+the worker as a ``revoke`` call, served while the host's message is still being handled
+(the link serves calls concurrently).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from rooms.booking import Bookings
+from rooms.errors import Conflict, NotFound
+from signalling.errors import Forbidden, NotJoined
+
+__all__ = ["BookedDecisions", "HostDecisions", "NoDecisions"]
+
+
+class HostDecisions(Protocol):
+    """Where live rooms send a host's decisions that the booking records."""
+
+    async def remove_participant(self, tenant: str, room_id: str, participant_id: str) -> None:
+        """Withdraw the participant's invitation; their sessions end (`participant_removed`)."""
+
+    async def end_meeting(self, tenant: str, room_id: str) -> None:
+        """End the meeting: the room is ``ended`` and every session ends (`room_ended`)."""
+
+
+class BookedDecisions:
+    """The front's decisions: the node's booking service (the store, then `LiveRevocation`)."""
+
+    def __init__(self, bookings: Bookings) -> None:
+        self.bookings = bookings
+
+    async def remove_participant(self, tenant: str, room_id: str, participant_id: str) -> None:
+        try:
+            await self.bookings.remove(tenant, room_id, participant_id)
+        except NotFound as exc:  # removed meanwhile (by the API, or another host)
+            raise NotJoined("that participant is no longer invited to this meeting") from exc
+
+    async def end_meeting(self, tenant: str, room_id: str) -> None:
+        try:
+            await self.bookings.end(tenant, room_id)
+        except (NotFound, Conflict) as exc:  # cancelled meanwhile: nothing is live to end
+            raise NotJoined("this meeting is no longer live") from exc
+
+
+class NoDecisions:
+    """Live rooms without a booking service (tools, tests that need none): the decisions are refused."""
+
+    async def remove_participant(self, tenant: str, room_id: str, participant_id: str) -> None:
+        raise Forbidden("participants cannot be removed here")
+
+    async def end_meeting(self, tenant: str, room_id: str) -> None:
+        raise Forbidden("meetings cannot be ended here")
