@@ -3,6 +3,8 @@
 // the protocol in call.js, the tiles in tiles.js.
 
 import { Call, FINAL_CODES } from "./call.js";
+import { ChatPanel } from "./chat.js";
+import { HandsPanel } from "./hands.js";
 import { formatWhen, translator } from "./i18n.js";
 import { TileGrid } from "./tiles.js";
 
@@ -231,6 +233,8 @@ async function acquirePreview() {
 
 let call = null;
 let tiles = null;
+const chat = new ChatPanel({ t, announce, alertError, lang }); // the chat side panel (chat.js)
+const hands = new HandsPanel({ t, announce, alertError, tiles: () => tiles }); // raised hands (hands.js)
 const muted = { audio: false, video: false };
 
 function setConnState(state) {
@@ -367,6 +371,8 @@ function enterRoom() {
     endCall("refused", text);
   });
   call.start();
+  chat.attach(call);
+  hands.attach(call);
 }
 
 // Final codes after which coming back with the same link cannot work (the others offer "Dołącz ponownie").
@@ -383,6 +389,8 @@ function endCall(reason, text, message) {
   if (tiles) tiles.clear();
   hideWaiting();
   lobbyPanel.setHost(false);
+  chat.detach();
+  hands.detach();
   const title = bootstrap.room.title;
   const words = typeof message === "string" ? message.trim() : "";
   const headings = {
@@ -658,6 +666,8 @@ function exposeDebugHandle() {
     get view() { return document.body.dataset.view; },
     get waiting() { return call?.waiting ?? false; },
     get lobby() { return call?.lobby ?? []; },
+    get chat() { return chat; },
+    get hands() { return hands.queue; },
   };
 }
 

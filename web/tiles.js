@@ -85,12 +85,13 @@ export class TileGrid {
     const camOff = badge("cam-off", this.t("camera_off"));
     const reconnecting = badge("reconnecting", this.t("participant_reconnecting"));
     const speaking = badge("speaking", this.t("speaking"));
-    badges.append(viewer, micOff, camOff, reconnecting, speaking);
+    const hand = badge("hand", ""); // a raised hand and its place in the queue (hands.js)
+    badges.append(hand, viewer, micOff, camOff, reconnecting, speaking);
     caption.append(nameEl, badges);
 
     li.append(stage, caption);
     return {
-      li, video, avatar, name: nameEl, viewer, micOff, camOff, reconnecting, speaking,
+      li, video, avatar, name: nameEl, viewer, micOff, camOff, reconnecting, speaking, hand,
       self, participant, tracks: {}, trackIds: "", localMuted: { audio: false, video: false },
     };
   }
@@ -153,6 +154,15 @@ export class TileGrid {
     if (!tile) return;
     tile.localMuted[kind] = muted;
     this.refresh(id);
+  }
+
+  /** Show a raised hand on a tile with its place in the queue (1 = first), or hide it (null). */
+  setHand(id, position) {
+    const tile = this.tiles.get(id);
+    if (!tile) return;
+    tile.hand.hidden = !position;
+    tile.hand.textContent = position ? this.t("hand_badge", { n: position }) : "";
+    tile.li.classList.toggle("hand-raised", Boolean(position));
   }
 
   setSpeaker(id) {

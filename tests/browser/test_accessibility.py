@@ -32,6 +32,15 @@ async def test_every_view_passes_axe_on_desktop_and_phone(node: ServerProcess, b
         assert await violations(page) == [], f"room at {viewport}"
         assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
+        # The chat panel (chat.js), opened from the control bar, with a message in it.
+        await page.locator("#chat-toggle").click()
+        await page.get_by_label("Wiadomość do wszystkich").fill("Dzień dobry")
+        await page.keyboard.press("Enter")
+        await page.locator("#chat-list .chat-item").wait_for()
+        assert await violations(page) == [], f"chat panel at {viewport}"
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        await page.get_by_role("button", name="Zamknij czat").click()
+
         await page.get_by_role("button", name="Opuść spotkanie").click()
         await page.get_by_role("heading", name="Nie jesteś już w spotkaniu").wait_for()
         assert await violations(page) == [], f"end view at {viewport}"
