@@ -6,6 +6,7 @@ import { Call, FINAL_CODES } from "./call.js";
 import { ChatPanel } from "./chat.js";
 import { HandsPanel } from "./hands.js";
 import { formatWhen, translator } from "./i18n.js";
+import { HostRequests, PeoplePanel } from "./panel.js";
 import { TileGrid } from "./tiles.js";
 
 const $ = (id) => document.getElementById(id);
@@ -236,6 +237,46 @@ let tiles = null;
 const chat = new ChatPanel({ t, announce, alertError, lang }); // the chat side panel (chat.js)
 const hands = new HandsPanel({ t, announce, alertError, tiles: () => tiles }); // raised hands (hands.js)
 const muted = { audio: false, video: false };
+const people = new PeoplePanel({ t, announce, alertError }); // the participant panel and host controls (panel.js)
+
+/** Our own media as a host's actions change it (panel.js, HostRequests). */
+const ownMedia = {
+  muted: (kind) => Boolean(muted[kind]),
+  hasTrack: (kind) => Boolean(trackOf(kind)),
+  toggle: (kind) => toggle(kind),
+  setMuted(kind, value) {
+    muted[kind] = value;
+    refreshOwnMedia();
+  },
+  stopPublishing() {
+    call?.stopPublishing();
+    stopLocalMedia();
+    refreshOwnMedia();
+  },
+  async startPublishing() {
+    local.problem = null;
+    local.stream = await acquireMedia();
+    muted.audio = false;
+    muted.video = false;
+    if (call) call.muted = { ...muted };
+    call?.startPublishing(local.stream);
+    refreshOwnMedia();
+    if (local.problem && !trackOf("audio") && !trackOf("video")) alertError(t(local.problem));
+  },
+};
+const requests = new HostRequests({ t, announce, local: ownMedia });
+
+function refreshOwnMedia() {
+  const me = call?.you?.id || bootstrap.you.id;
+  tiles?.setTracks(me, { video: trackOf("video"), audio: trackOf("audio") });
+  for (const kind of ["audio", "video"]) {
+    const track = trackOf(kind);
+    if (track) track.enabled = !muted[kind];
+    tiles?.setLocalMuted(me, kind, muted[kind]);
+    syncToggle(kind);
+  }
+  people.render();
+}
 
 function setConnState(state) {
   const key = {
@@ -356,6 +397,7 @@ function enterRoom() {
     }
   });
   call.addEventListener("speaker", (e) => tiles.setSpeaker(e.detail.id));
+  call.addEventListener("self", (e) => tiles.upsert({ ...selfParticipant(), ...e.detail }, { self: true }));
   call.addEventListener("servererror", (e) => {
     const { code, message } = e.detail;
     if (FINAL_CODES.has(code)) return; // the "ended" view explains it
@@ -371,12 +413,20 @@ function enterRoom() {
     endCall("refused", text);
   });
   call.start();
+  people.attach(call);
+  requests.attach(call);
   chat.attach(call);
   hands.attach(call);
 }
 
 // Final codes after which coming back with the same link cannot work (the others offer "Dołącz ponownie").
 const NO_WAY_BACK = new Set(["participant_removed", "room_cancelled", "room_ended", "token_expired", "invalid_token", "denied"]);
+
+/** The heading of a final code that ended a live session: its own `ended_heading_*`, else "Rozłączono". */
+function finalHeading(code) {
+  const key = `ended_heading_${code}`;
+  return t(key) !== key ? key : "ended_heading";
+}
 
 /** The text of a final code that ended a live session: its own `ended_*` text, else the refusal's. */
 function finalText(code) {
@@ -389,6 +439,8 @@ function endCall(reason, text, message) {
   if (tiles) tiles.clear();
   hideWaiting();
   lobbyPanel.setHost(false);
+  people.detach();
+  requests.detach();
   chat.detach();
   hands.detach();
   const title = bootstrap.room.title;
@@ -401,7 +453,7 @@ function endCall(reason, text, message) {
     // Not let in: the plain reason first, then the host's own words if they wrote any.
     denied: ["denied_heading", words ? `${t("denied_text")} ${t("denied_message", { message: words })}` : t("denied_text")],
   };
-  const [heading, body] = headings[reason] || (FINAL_CODES.has(reason) ? ["ended_heading", finalText(reason)] : headings.server);
+  const [heading, body] = headings[reason] || (FINAL_CODES.has(reason) ? [finalHeading(reason), finalText(reason)] : headings.server);
   $("end-title").textContent = t(heading);
   $("end-text").textContent = body;
   $("rejoin-button").hidden = reason === "refused" || NO_WAY_BACK.has(reason);
@@ -666,6 +718,7 @@ function exposeDebugHandle() {
     get view() { return document.body.dataset.view; },
     get waiting() { return call?.waiting ?? false; },
     get lobby() { return call?.lobby ?? []; },
+    get people() { return people; },
     get chat() { return chat; },
     get hands() { return hands.queue; },
   };

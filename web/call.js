@@ -16,6 +16,7 @@
 //   joined       Participant            (someone else connected)
 //   updated      Participant            (publishing, mute or connection changed)
 //   left         {id, reason, participant}
+//   self         Participant            (our own view changed: a host changed our role or muted us)
 //   media        {media: Map<participantId, {audio?: MediaStreamTrack, video?: MediaStreamTrack}>}
 //   speaker      {id}                   (null: nobody)
 //   servererror  {code, message, event} (an `error` event of the protocol)
@@ -323,8 +324,61 @@ export class Call extends EventTarget {
     return this.request(locked ? "lock" : "unlock", {});
   }
 
+  /** Host controls in the call (docs/protocol.md, "Host controls"). */
+  muteParticipant(participantId, kind) {
+    return this.request("mute_participant", { participant_id: participantId, kind });
+  }
+
+  askUnmute(participantId, kind) {
+    return this.request("ask_unmute", { participant_id: participantId, kind });
+  }
+
+  setRole(participantId, role) {
+    return this.request("set_role", { participant_id: participantId, role });
+  }
+
+  removeParticipant(participantId) {
+    return this.request("remove_participant", { participant_id: participantId });
+  }
+
+  /** End the meeting for everyone: our own session ends too (`room_ended`), so no ack is awaited. */
+  endMeeting() {
+    if (this.socket?.connected) this.socket.emit("end_meeting", {});
+  }
+
+  /** A host muted us: the server forwards none of that kind; our track goes off too (we decide to unmute). */
+  mutedByHost(kind) {
+    this.muted[kind] = true;
+    const track = this.localTrack(kind);
+    if (track) track.enabled = false;
+  }
+
+  /** Made a viewer during the call: the server closed our publish connection; close ours, send nothing. */
+  stopPublishing() {
+    this.localStream = null;
+    if (this.publisher) this.publisher.close();
+    this.publisher = null;
+    this.updateState();
+  }
+
+  /** Made a member again: publish *stream* on this socket session, without reconnecting. */
+  startPublishing(stream) {
+    this.localStream = stream;
+    if (!this.canPublish || this.closed || !this.welcomed || this.waiting) return;
+    const gen = this.generation;
+    this.pubChain = this.pubChain
+      .then(() => this.publish(gen))
+      .catch((err) => this.failed("publish_failed", err, gen));
+  }
+
   upsert(participant, kind) {
-    if (!participant?.id || participant.id === this.you?.id) return;
+    if (!participant?.id) return;
+    if (participant.id === this.you?.id) {
+      // Our own state changed (a host changed our role, or muted us): `self` with the new view.
+      this.you = { ...this.you, ...participant };
+      this.emit("self", this.you);
+      return;
+    }
     const known = this.participants.has(participant.id);
     this.participants.set(participant.id, participant);
     this.emit(known || kind === "updated" ? "updated" : "joined", participant);

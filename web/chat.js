@@ -102,6 +102,11 @@ export class ChatPanel {
     });
     document.getElementById("view-room").append(panel);
     this.panel = panel;
+    // The panel ends above the control bar, however many rows its buttons take (phones wrap them).
+    const fit = () => panel.style.setProperty("--controls-height", `${Math.ceil(controls.getBoundingClientRect().height)}px`);
+    if (typeof ResizeObserver === "function") new ResizeObserver(fit).observe(controls);
+    window.addEventListener("resize", fit);
+    this.fit = fit;
   }
 
   /** Follow a call (after `call.start()`): its history, its messages, who is a host. */
@@ -215,6 +220,7 @@ export class ChatPanel {
     this.toggle.setAttribute("aria-expanded", String(open));
     document.getElementById("view-room").classList.toggle("chat-open", open);
     if (open) {
+      this.fit();
       this.unread = 0;
       this.refresh();
       this.list.lastElementChild?.scrollIntoView({ block: "nearest" });

@@ -32,6 +32,18 @@ async def test_every_view_passes_axe_on_desktop_and_phone(node: ServerProcess, b
         assert await violations(page) == [], f"room at {viewport}"
         assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
+        # The participant panel (panel.js): a member's, then the host's with its controls.
+        await page.get_by_role("button", name="Uczestnicy (2)").click()
+        await page.get_by_role("heading", name="Lista uczestników (2)").wait_for()
+        assert await violations(page) == [], f"participant panel at {viewport}"
+        await page.keyboard.press("Escape")
+        await page_jan.set_viewport_size(viewport)
+        await page_jan.get_by_role("button", name="Uczestnicy (2)").click()
+        await page_jan.get_by_role("button", name="Usuń Anna Nowak", exact=True).wait_for()
+        assert await violations(page_jan) == [], f"a host's participant panel at {viewport}"
+        assert await page_jan.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        await page_jan.get_by_role("button", name="Zamknij listę").click()
+
         # The chat panel (chat.js), opened from the control bar, with a message in it.
         await page.locator("#chat-toggle").click()
         await page.get_by_label("Wiadomość do wszystkich").fill("Dzień dobry")
