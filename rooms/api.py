@@ -11,6 +11,7 @@ from aiohttp import web
 from rooms.auth import ApiKeys
 from rooms.booking import Bookings, encode_cursor, fingerprint
 from rooms.errors import DomainError, FieldError, NotFound, ValidationFailed
+from rooms.invite import invitation
 from rooms.json_body import JsonRefused, load_json
 from rooms.model import Participant, Room
 from rooms.openapi import openapi_document
@@ -89,6 +90,8 @@ class BookingApi:
             web.get(f"{one}/participants/{{participant_id}}", self.get_participant,
                     allow_head=False),
             web.delete(f"{one}/participants/{{participant_id}}", self.remove),
+            web.get(f"{one}/participants/{{participant_id}}/invite.ics", self.invite_ics,
+                    allow_head=False),
             web.post(f"{one}/end", self.end_room),
         ]
 
@@ -167,6 +170,21 @@ class BookingApi:
         if person is None or not person.active:
             raise NotFound("no active participant with this id in the room")
         return _json(await self._participant_view(room, person))
+
+    async def invite_ics(self, request: web.Request) -> web.Response:
+        """The participant's calendar invitation (rooms.invite); not stored, so never cached."""
+        tenant = self.keys.tenant_of(request)
+        room = await self.bookings.get(tenant, request.match_info["room_id"])
+        person = room.participant(request.match_info["participant_id"])
+        if person is None or not person.active:
+            raise NotFound("no active participant with this id in the room")
+        join_url = self.views.join_url(room, self.views.tokens.issue(room, person))
+        invite = invitation(room, person, join_url, self.views.public_url, self.bookings.clock.now())
+        return web.Response(body=invite.body, headers={
+            "Content-Type": f"text/calendar; charset=utf-8; method={invite.method}",
+            "Content-Disposition": f'attachment; filename="{invite.filename}"',
+            "Cache-Control": "no-store",  # it carries the participant's join token
+        })
 
     async def remove(self, request: web.Request) -> web.Response:
         tenant = self.keys.tenant_of(request)

@@ -83,9 +83,18 @@ PARTICIPANT_LINKS = {
                                              "participant_id": "$response.body#/id"}}
     for name, op in [("GetParticipant", "getParticipant"), ("RemoveParticipant", "removeParticipant"),
                      ("AdmitParticipant", "admitParticipant"), ("DenyParticipant", "denyParticipant"),
-                     ("MuteParticipant", "muteParticipant")]
+                     ("MuteParticipant", "muteParticipant"), ("GetInvite", "getInvite")]
 }
 DATE_TIME = {"type": "string", "format": "date-time"}
+INVITE = {
+    "description": "An iCalendar object (the Content-Type's method parameter repeats its METHOD); "
+                   "UID stable, SEQUENCE grows with every change of the room",
+    "headers": {
+        "Content-Disposition": {"description": "attachment with a file name (zaproszenie.ics or odwolanie.ics)",
+                                "schema": {"type": "string"}},
+    },
+    "content": {"text/calendar": {"schema": {"type": "string"}}},
+}
 #: The states of a participant in a live room (``left`` ones are no longer listed).
 LIVE_STATES = ("waiting", "in_call", "on_hold", "reconnecting")
 DENY_MESSAGE_MAX = 300
@@ -362,6 +371,15 @@ def _paths() -> dict[str, Any]:
                 "operationId": "removeParticipant",
                 "summary": "Remove a participant; their token stops working",
                 "responses": {"204": {"description": "Removed"}, **not_found, **conflict, **ERRORS},
+            },
+        },
+        "/api/v1/rooms/{room_id}/participants/{participant_id}/invite.ics": {
+            "parameters": [ROOM_ID, PARTICIPANT_ID],
+            "get": {
+                "operationId": "getInvite",
+                "summary": "The participant's calendar invitation (RFC 5545): METHOD:REQUEST with their join "
+                           "link, or METHOD:CANCEL once the room is cancelled; attach it to your e-mail",
+                "responses": {"200": INVITE, **not_found, **ERRORS},
             },
         },
         "/api/v1/rooms/{room_id}/end": {

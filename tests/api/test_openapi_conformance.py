@@ -38,6 +38,7 @@ def test_openapi_document_is_served(tmp_path: Path) -> None:
         "/api/v1/rooms/{room_id}/participants/{participant_id}/admit",
         "/api/v1/rooms/{room_id}/participants/{participant_id}/deny",
         "/api/v1/rooms/{room_id}/participants/{participant_id}/mute",
+        "/api/v1/rooms/{room_id}/participants/{participant_id}/invite.ics",
         "/api/v1/rooms/{room_id}/lock",
         "/api/v1/rooms/{room_id}/unlock",
     }
