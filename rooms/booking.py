@@ -22,6 +22,7 @@ from typing import Any
 from rooms.admissions import AdmissionRecord
 from rooms.clock import Clock, from_micros, to_micros
 from rooms.errors import Conflict, FieldError, NotFound, ValidationFailed
+from rooms.events import API, RoomEvent
 from rooms.model import Participant, Room, RoomStatus
 from rooms.policy import KIND_LIMITS, check_participants
 from rooms.requests import BookingRequest, ListFilters, ParticipantRequest, RoomPatch
@@ -89,7 +90,10 @@ class Bookings:
             updated_at=now,
             participants=tuple(self._participant(room_id, p, now) for p in req.participants),
         )
-        stored = await self.store.create_room(room, claim)
+        booked = RoomEvent("booking.created", tenant, room.id, now, by=API, data={
+            "kind": room.kind.value, "model": room.model.value, "starts_at": room.starts_at.isoformat(),
+            "ends_at": room.ends_at.isoformat(), "participants": len(room.participants)})
+        stored = await self.store.create_room(room, claim, [booked])
         if not stored.replayed:
             log.info(
                 "room booked room=%s tenant=%s kind=%s model=%s participants=%s",
@@ -148,7 +152,9 @@ class Bookings:
             errors.append(FieldError("/ends_at", "must be in the future"))
         if errors:
             raise ValidationFailed(errors)
-        updated = await self.store.update_room(edited)
+        changed = RoomEvent("booking.updated", tenant, room.id, edited.updated_at, by=API,
+                            data={"fields": tuple(sorted(changes))})
+        updated = await self.store.update_room(edited, [changed])
         log.info("room edited room=%s fields=%s", room.id, ",".join(sorted(changes)))
         return updated
 
@@ -159,18 +165,22 @@ class Bookings:
             return
         now = self.clock.now()
         await self.store.update_room(
-            replace(room, status=RoomStatus.CANCELLED, cancelled_at=now, updated_at=now)
+            replace(room, status=RoomStatus.CANCELLED, cancelled_at=now, updated_at=now),
+            [RoomEvent("booking.cancelled", tenant, room.id, now, by=API)],
         )
         log.info("room cancelled room=%s", room.id)
         await self.revocations.revoke(Revocation(room.id, RevocationReason.ROOM_CANCELLED))
 
-    async def end(self, tenant: str, room_id: str) -> None:
-        """End a meeting now: every live session ends and its links answer 410 from then on."""
+    async def end(self, tenant: str, room_id: str, by: str = API) -> None:
+        """End a meeting now (*by* a host's participant id, or the API): every live session ends
+        and its links answer 410 from then on."""
         room = await self.get(tenant, room_id)
         if room.status is RoomStatus.CANCELLED:
             raise Conflict("the room is cancelled")
         if room.status is RoomStatus.SCHEDULED:
-            await self.store.update_room(replace(room, status=RoomStatus.ENDED, updated_at=self.clock.now()))
+            now = self.clock.now()
+            await self.store.update_room(replace(room, status=RoomStatus.ENDED, updated_at=now),
+                                         [RoomEvent("room.ended", tenant, room.id, now, by=by)])
             log.info("room ended room=%s", room.id)
         await self.revocations.revoke(Revocation(room.id, RevocationReason.ROOM_ENDED))
 
@@ -188,16 +198,20 @@ class Bookings:
         if errors:
             raise ValidationFailed([e for e in errors if e.pointer != "/participants"])
         person = self._participant(room.id, req, self.clock.now())
-        stored = await self.store.add_participant(tenant, person, KIND_LIMITS[room.kind], claim)
+        added = RoomEvent("participant.added", tenant, room.id, person.created_at, person.id, API,
+                          {"role": person.role.value, "party": person.party.value})
+        stored = await self.store.add_participant(tenant, person, KIND_LIMITS[room.kind], claim, [added])
         if not stored.replayed:
             log.info("participant invited room=%s participant=%s", room.id, person.id)
         return room, stored
 
-    async def remove(self, tenant: str, room_id: str, participant_id: str) -> None:
+    async def remove(self, tenant: str, room_id: str, participant_id: str, by: str = API) -> None:
+        """Withdraw an invitation (*by* a host's participant id, or the API): the token stops
+        working and the person's live sessions end."""
         room = await self.get(tenant, room_id)
-        if not await self.store.remove_participant(
-            tenant, room.id, participant_id, self.clock.now()
-        ):
+        now = self.clock.now()
+        removed = RoomEvent("participant.removed", tenant, room.id, now, participant_id, by)
+        if not await self.store.remove_participant(tenant, room.id, participant_id, now, [removed]):
             raise NotFound("no active participant with this id in the room")
         log.info("participant removed room=%s participant=%s", room.id, participant_id)
         await self.revocations.revoke(

@@ -61,4 +61,27 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX admissions_by_room ON admissions (room_id, participant_id, id);
     """,
+    # 3: room events (rooms.events), each room's an append-only hash chain (rooms.audit): the audit
+    # trail, and the outbox webhook deliveries are queued from. body is the event's canonical JSON;
+    # audit_heads holds each room's last entry, written with it, so a deleted last entry shows.
+    """
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant TEXT NOT NULL,
+        room_id TEXT NOT NULL REFERENCES rooms (id),
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        at_us INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        UNIQUE (room_id, seq)
+    );
+    CREATE INDEX events_by_tenant ON events (tenant, id);
+    CREATE TABLE audit_heads (
+        room_id TEXT PRIMARY KEY REFERENCES rooms (id),
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL
+    );
+    """,
 )

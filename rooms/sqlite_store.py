@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from rooms.admissions import AdmissionOutcome, AdmissionRecord
+from rooms.audit import GENESIS, AuditCheck, AuditEntry, chain_hash, verify
 from rooms.clock import MICROSECOND, from_micros, to_micros
 from rooms.errors import Conflict, IdempotencyConflict, NotFound
+from rooms.events import RoomEvent, canonical_json
 from rooms.migrations import MIGRATIONS
 from rooms.model import ConferencingModel, Kind, Participant, Party, Role, Room, RoomStatus
 from rooms.store import IdempotencyClaim, RoomPage, RoomQuery, Stored, StoreStats
@@ -194,7 +196,8 @@ class SqliteRoomStore:
 
     # -- RoomStore ---------------------------------------------------------
 
-    async def create_room(self, room: Room, claim: IdempotencyClaim | None) -> Stored[Room]:
+    async def create_room(self, room: Room, claim: IdempotencyClaim | None,
+                          events: Sequence[RoomEvent] = ()) -> Stored[Room]:
         def run(conn: sqlite3.Connection) -> Stored[Room]:
             if claim is not None:
                 existing = _claimed(conn, claim, to_micros(room.created_at))
@@ -225,6 +228,7 @@ class SqliteRoomStore:
                 _insert_participant(conn, p, seq)
             if claim is not None:
                 _record_claim(conn, claim, room.id, to_micros(room.created_at))
+            _append_events(conn, events)
             return Stored(room, False)
 
         return await self._call(run, write=True)
@@ -267,7 +271,7 @@ class SqliteRoomStore:
 
         return await self._call(run, write=False)
 
-    async def update_room(self, room: Room) -> Room:
+    async def update_room(self, room: Room, events: Sequence[RoomEvent] = ()) -> Room:
         def run(conn: sqlite3.Connection) -> Room:
             cur = conn.execute(
                 "UPDATE rooms SET title=?, kind=?, model=?, starts_us=?, ends_us=?,"
@@ -292,6 +296,7 @@ class SqliteRoomStore:
                 if _load_room(conn, room.id, room.tenant) is None:
                     raise NotFound("no such room")
                 raise Conflict("the room was changed meanwhile; read it again and retry")
+            _append_events(conn, events)
             updated = _load_room(conn, room.id, room.tenant)
             assert updated is not None
             return updated
@@ -299,7 +304,8 @@ class SqliteRoomStore:
         return await self._call(run, write=True)
 
     async def add_participant(
-        self, tenant: str, participant: Participant, limit: int, claim: IdempotencyClaim | None
+        self, tenant: str, participant: Participant, limit: int, claim: IdempotencyClaim | None,
+        events: Sequence[RoomEvent] = (),
     ) -> Stored[Participant]:
         def run(conn: sqlite3.Connection) -> Stored[Participant]:
             if claim is not None:
@@ -332,12 +338,14 @@ class SqliteRoomStore:
             _insert_participant(conn, participant, top + 1)
             if claim is not None:
                 _record_claim(conn, claim, participant.id, to_micros(participant.created_at))
+            _append_events(conn, events)
             return Stored(participant, False)
 
         return await self._call(run, write=True)
 
     async def remove_participant(
-        self, tenant: str, room_id: str, participant_id: str, at: datetime
+        self, tenant: str, room_id: str, participant_id: str, at: datetime,
+        events: Sequence[RoomEvent] = (),
     ) -> bool:
         def run(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
@@ -346,7 +354,10 @@ class SqliteRoomStore:
                 " AND room_id IN (SELECT id FROM rooms WHERE tenant = ?)",
                 (to_micros(at), participant_id, room_id, tenant),
             )
-            return cur.rowcount == 1
+            if cur.rowcount != 1:
+                return False
+            _append_events(conn, events)
+            return True
 
         return await self._call(run, write=True)
 
@@ -379,6 +390,31 @@ class SqliteRoomStore:
             return {}
         return await self._call(run, write=False)
 
+    async def record_events(self, events: Sequence[RoomEvent]) -> None:
+        """Append events that announce no stored change of their own (what happens in a live room)."""
+        if events:
+            await self._call(lambda c: _append_events(c, events), write=True)
+
+    async def audit_trail(self, room_id: str) -> tuple[list[AuditEntry], AuditCheck]:
+        """A room's audit entries in order, and the verdict on its chain."""
+
+        def run(conn: sqlite3.Connection) -> tuple[list[AuditEntry], AuditCheck]:
+            entries = [_entry_from_row(row) for row in conn.execute(
+                "SELECT * FROM events WHERE room_id = ? ORDER BY seq, id", (room_id,))]
+            head = conn.execute("SELECT seq, hash FROM audit_heads WHERE room_id = ?", (room_id,)).fetchone()
+            return entries, verify(entries, None if head is None else (head["seq"], head["hash"]))
+
+        return await self._call(run, write=False)
+
+    async def audited_rooms(self) -> list[str]:
+        """Every room with an audit chain (or the trace of one), for verifying them all."""
+
+        def run(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute("SELECT room_id FROM events UNION SELECT room_id FROM audit_heads ORDER BY 1")
+            return [row["room_id"] for row in rows]
+
+        return await self._call(run, write=False)
+
     async def stats(self) -> StoreStats:
         def run(conn: sqlite3.Connection) -> StoreStats:
             rows = {r["status"]: r["n"] for r in conn.execute(
@@ -394,6 +430,30 @@ class SqliteRoomStore:
             )
 
         return await self._call(run, write=False)
+
+
+def _append_events(conn: sqlite3.Connection, events: Sequence[RoomEvent]) -> None:
+    """Chain *events* onto their rooms' audit trails, in this transaction (rooms.audit)."""
+    for event in events:
+        head = conn.execute("SELECT seq, hash FROM audit_heads WHERE room_id = ?", (event.room_id,)).fetchone()
+        seq, previous = (1, GENESIS) if head is None else (head["seq"] + 1, head["hash"])
+        body = canonical_json(event.as_json())
+        digest = chain_hash(previous, seq, body)
+        conn.execute(
+            "INSERT INTO events (tenant, room_id, seq, type, at_us, body, prev_hash, hash)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (event.tenant, event.room_id, seq, event.type, to_micros(event.at), body, previous, digest),
+        )
+        conn.execute(
+            "INSERT INTO audit_heads (room_id, seq, hash) VALUES (?,?,?)"
+            " ON CONFLICT (room_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            (event.room_id, seq, digest),
+        )
+
+
+def _entry_from_row(row: sqlite3.Row) -> AuditEntry:
+    return AuditEntry(seq=row["seq"], type=row["type"], at=from_micros(row["at_us"]), body=row["body"],
+                      prev_hash=row["prev_hash"], hash=row["hash"])
 
 
 def _settle(results: list[_Outcome]) -> None:

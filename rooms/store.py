@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from rooms.admissions import AdmissionRecord
+from rooms.audit import AuditCheck, AuditEntry
+from rooms.events import RoomEvent
 from rooms.model import Kind, Participant, Room, RoomStatus
 
 __all__ = [
@@ -89,8 +91,10 @@ class RoomStore(Protocol):
     async def ping(self) -> None:
         """Raise if the store cannot serve requests."""
 
-    async def create_room(self, room: Room, claim: IdempotencyClaim | None) -> Stored[Room]:
-        """Insert *room*; with a claim seen before, return the first result instead.
+    async def create_room(self, room: Room, claim: IdempotencyClaim | None,
+                          events: Sequence[RoomEvent] = ()) -> Stored[Room]:
+        """Insert *room* and append *events* (rooms.events) with it; with a claim seen before,
+        return the first result instead (and append nothing).
 
         Raises IdempotencyConflict when the claim's key was used with another fingerprint.
         """
@@ -100,24 +104,37 @@ class RoomStore(Protocol):
 
     async def list_rooms(self, query: RoomQuery) -> RoomPage: ...
 
-    async def update_room(self, room: Room) -> Room:
-        """Replace the room's own fields if its version is unchanged; bump the version.
+    async def update_room(self, room: Room, events: Sequence[RoomEvent] = ()) -> Room:
+        """Replace the room's own fields if its version is unchanged; bump the version; append
+        *events* with the change.
 
         Raises Conflict when someone else changed it first, NotFound when gone.
         """
 
     async def add_participant(
-        self, tenant: str, participant: Participant, limit: int, claim: IdempotencyClaim | None
+        self, tenant: str, participant: Participant, limit: int, claim: IdempotencyClaim | None,
+        events: Sequence[RoomEvent] = (),
     ) -> Stored[Participant]:
-        """Add a participant if the room has fewer than *limit* active ones.
+        """Add a participant if the room has fewer than *limit* active ones (and append *events*).
 
         Raises NotFound, Conflict (room cancelled or full) or IdempotencyConflict.
         """
 
     async def remove_participant(
-        self, tenant: str, room_id: str, participant_id: str, at: datetime
+        self, tenant: str, room_id: str, participant_id: str, at: datetime,
+        events: Sequence[RoomEvent] = (),
     ) -> bool:
-        """Mark a participant removed; False when no such active participant."""
+        """Mark a participant removed and append *events*; False (nothing appended) when no such
+        active participant."""
+
+    async def record_events(self, events: Sequence[RoomEvent]) -> None:
+        """Append events that announce no stored change of their own (a live room's)."""
+
+    async def audit_trail(self, room_id: str) -> tuple[list[AuditEntry], AuditCheck]:
+        """A room's audit entries in order and the verdict on its chain (rooms.audit)."""
+
+    async def audited_rooms(self) -> list[str]:
+        """The ids of every room with an audit chain."""
 
     async def record_admission(self, record: AdmissionRecord) -> None:
         """Append an admission decision (rooms.admissions); NotFound when the room has no such participant."""
