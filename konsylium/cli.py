@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import socket
@@ -16,11 +17,12 @@ from pathlib import Path
 import jwt
 
 from konsylium import __version__
-from konsylium.app import FRONT_GUARD, create_app, runner_options
+from konsylium.app import FRONT_GUARD, STORE_FILE, create_app, runner_options
 from konsylium.front_server import run_front
 from konsylium.keys import DEV_TENANT, dev_api_key
 from konsylium.logs import configure_logging
 from konsylium.settings import Settings, SettingsError
+from rooms.sqlite_store import SqliteRoomStore
 from signalling.resources import raise_open_files_limit
 
 __all__ = ["main"]
@@ -52,6 +54,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     for flag, variable in FLAGS.items():
         serve.add_argument(f"--{flag.replace('_', '-')}", dest=flag, help=f"overrides {variable}")
+    audit = commands.add_parser("audit", help="check the rooms' audit trails (hash chains)")
+    audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    verify = audit_commands.add_parser(
+        "verify",
+        help="recompute every room's chain in the data directory; exit 1 if any entry was edited, "
+             "inserted or deleted",
+        description="Recompute the audit chains of the store in KONSYLIUM_DATA_DIR (the node may run). "
+                    "Prints one line per room and exits 0 when every chain holds, 1 otherwise.",
+    )
+    verify.add_argument("--data-dir", dest="data_dir", help="overrides KONSYLIUM_DATA_DIR")
+    verify.add_argument("--room", dest="room", help="check this room only")
     return parser
 
 
@@ -156,10 +169,42 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def audit_verify(args: argparse.Namespace) -> int:
+    """``konsylium audit verify``: one line per room, exit 1 when any chain is broken."""
+    data_dir = Path(args.data_dir or os.environ.get("KONSYLIUM_DATA_DIR") or "var")
+    path = data_dir / STORE_FILE
+    if not path.is_file():
+        print(f"konsylium: no store at {path}", file=sys.stderr)
+        return EXIT_BAD_SETTING
+    return asyncio.run(_verify_chains(path, args.room))
+
+
+async def _verify_chains(path: Path, only: str | None) -> int:
+    store = SqliteRoomStore(path)
+    await store.open()
+    try:
+        rooms = [only] if only is not None else await store.audited_rooms()
+        broken = 0
+        for room_id in rooms:
+            _, check = await store.audit_trail(room_id)
+            if check.ok:
+                print(f"ok      room={room_id} entries={check.entries} head={check.head}")
+            else:
+                broken += 1
+                print(f"BROKEN  room={room_id} entries={check.entries} first bad entry={check.first_bad}: "
+                      f"{check.problem}")
+        print(f"{len(rooms)} room(s) checked, {broken} broken")
+        return 1 if broken else 0
+    finally:
+        await store.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "audit":
+        return audit_verify(args)
     _parser().print_help()
     return 0
 

@@ -93,6 +93,7 @@ class BookingApi:
             web.get(f"{one}/participants/{{participant_id}}/invite.ics", self.invite_ics,
                     allow_head=False),
             web.post(f"{one}/end", self.end_room),
+            web.get(f"{one}/audit", self.audit, allow_head=False),
         ]
 
     async def _room_view(self, room: Room) -> dict[str, Any]:
@@ -185,6 +186,14 @@ class BookingApi:
             "Content-Disposition": f'attachment; filename="{invite.filename}"',
             "Cache-Control": "no-store",  # it carries the participant's join token
         })
+
+    async def audit(self, request: web.Request) -> web.Response:
+        """The room's audit trail, entry by entry, with the verdict on its hash chain."""
+        tenant = self.keys.tenant_of(request)
+        room = await self.bookings.get(tenant, request.match_info["room_id"])
+        entries, check = await self.bookings.store.audit_trail(room.id)
+        return _json({"room_id": room.id, "entries": [e.as_json() for e in entries],
+                      "verification": check.as_json()})
 
     async def remove(self, request: web.Request) -> web.Response:
         tenant = self.keys.tenant_of(request)

@@ -76,7 +76,7 @@ ROOM_LINKS = {
     name: {"operationId": op, "parameters": {"room_id": "$response.body#/id"}}
     for name, op in [("GetRoom", "getRoom"), ("EditRoom", "editRoom"), ("CancelRoom", "cancelRoom"),
                      ("AddParticipant", "addParticipant"), ("GetLive", "getLive"), ("LockRoom", "lockRoom"),
-                     ("UnlockRoom", "unlockRoom")]
+                     ("UnlockRoom", "unlockRoom"), ("GetAudit", "getAudit")]
 }
 PARTICIPANT_LINKS = {
     name: {"operationId": op, "parameters": {"room_id": "$request.path.room_id",
@@ -270,6 +270,39 @@ def _schemas() -> dict[str, Any]:
                 },
             },
         },
+        "Audit": {
+            "type": "object",
+            "required": ["room_id", "entries", "verification"],
+            "properties": {
+                "room_id": {"type": "string"},
+                "entries": {"type": "array", "items": _ref("AuditEntry")},
+                "verification": {
+                    "type": "object",
+                    "required": ["ok", "entries", "head", "first_bad_seq", "problem"],
+                    "properties": {
+                        "ok": {"type": "boolean", "description": "every entry holds and the chain ends at its head"},
+                        "entries": {"type": "integer", "minimum": 0},
+                        "head": {"type": "string", "description": "the hash the chain ends with (SHA-256, hex)"},
+                        "first_bad_seq": {"type": ["integer", "null"]},
+                        "problem": {"type": ["string", "null"]},
+                    },
+                },
+            },
+        },
+        "AuditEntry": {
+            "type": "object",
+            "required": ["seq", "event", "prev_hash", "hash"],
+            "properties": {
+                "seq": {"type": "integer", "minimum": 1},
+                "event": {"type": ["object", "null"], "description": "the event as stored (ids and states only)",
+                          "properties": {"type": {"type": "string"}, "tenant": {"type": "string"},
+                                         "room_id": {"type": "string"}, "at": DATE_TIME,
+                                         "participant_id": {"type": ["string", "null"]},
+                                         "by": {"type": ["string", "null"]}, "data": {"type": "object"}}},
+                "prev_hash": {"type": "string"},
+                "hash": {"type": "string"},
+            },
+        },
         "MuteRequest": {
             "type": "object",
             "required": ["kind"],
@@ -398,6 +431,15 @@ def _paths() -> dict[str, Any]:
                 "summary": "Who is in the live room now (waiting, in the call, on hold, reconnecting), "
                            "publishing what, muted or not; whether the room is locked",
                 "responses": {"200": _ok("The live room (no participants when nobody is there)", "Live"),
+                              **not_found, **ERRORS},
+            },
+        },
+        "/api/v1/rooms/{room_id}/audit": {
+            "parameters": [ROOM_ID],
+            "get": {
+                "operationId": "getAudit",
+                "summary": "The room's audit trail (a hash chain of its events) and whether it verifies",
+                "responses": {"200": _ok("Every entry in order, and the verdict on the chain", "Audit"),
                               **not_found, **ERRORS},
             },
         },

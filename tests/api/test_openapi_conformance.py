@@ -34,6 +34,7 @@ def test_openapi_document_is_served(tmp_path: Path) -> None:
         "/api/v1/rooms/{room_id}/participants",
         "/api/v1/rooms/{room_id}/participants/{participant_id}",
         "/api/v1/rooms/{room_id}/live",
+        "/api/v1/rooms/{room_id}/audit",
         "/api/v1/rooms/{room_id}/end",
         "/api/v1/rooms/{room_id}/participants/{participant_id}/admit",
         "/api/v1/rooms/{room_id}/participants/{participant_id}/deny",
