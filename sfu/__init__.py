@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from .active_speaker import ActiveSpeakerDetector
 from .config import SfuConfig
-from .errors import InvalidAnswer, InvalidOffer, NoCandidates, SfuClosedError, SfuError, UnsupportedCodec
+from .errors import (
+    InvalidAnswer,
+    InvalidOffer,
+    NoCandidates,
+    SfuClosedError,
+    SfuError,
+    UnknownTrack,
+    UnsupportedCodec,
+)
 from .events import Event
 from .forwarder import ForwarderState, TrackForwarder
-from .media import Codec, MediaKind
+from .media import Codec, MediaKind, TrackSource
 from .publisher import Publisher
 from .router import Sfu
 from .stats import ForwardingStats, SfuCounters, TrackStats
@@ -34,6 +42,8 @@ __all__ = [
     "SfuError",
     "Subscriber",
     "TrackForwarder",
+    "TrackSource",
     "TrackStats",
+    "UnknownTrack",
     "UnsupportedCodec",
 ]

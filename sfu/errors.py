@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["InvalidAnswer", "InvalidOffer", "NoCandidates", "SfuClosedError", "SfuError", "UnsupportedCodec"]
+__all__ = [
+    "InvalidAnswer", "InvalidOffer", "NoCandidates", "SfuClosedError", "SfuError", "UnknownTrack", "UnsupportedCodec",
+]
 
 
 class SfuError(Exception):
@@ -15,6 +17,11 @@ class InvalidOffer(SfuError):
 
 class UnsupportedCodec(InvalidOffer):
     """An offer negotiated a codec the SFU cannot forward (only VP8, H.264 and Opus)."""
+
+
+class UnknownTrack(InvalidOffer):
+    """An offer was said to carry a track on an m-line (a shared screen's mid) that it does not send
+    as video: the caller named the wrong one (400)."""
 
 
 class InvalidAnswer(SfuError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["Codec", "MediaKind"]
+__all__ = ["Codec", "MediaKind", "TrackSource"]
 
 
 class MediaKind(StrEnum):
@@ -12,6 +12,20 @@ class MediaKind(StrEnum):
 
     AUDIO = "audio"
     VIDEO = "video"
+
+
+class TrackSource(StrEnum):
+    """What a track shows or carries: a microphone, a camera, or a shared screen (a second video
+    track, marked by the client when it publishes). Forwarded alike; clients lay them out apart."""
+
+    MICROPHONE = "microphone"
+    CAMERA = "camera"
+    SCREEN = "screen"
+
+    @classmethod
+    def default(cls, kind: MediaKind) -> TrackSource:
+        """The source of a track nobody marked: its kind's device."""
+        return cls.MICROPHONE if kind is MediaKind.AUDIO else cls.CAMERA
 
 
 class Codec(StrEnum):

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from .aiortc_internals import negotiated_codecs, receiver_decoder_idle, tap_receiver
 from .config import SfuConfig
-from .errors import InvalidOffer, SfuClosedError, SfuError, UnsupportedCodec
+from .errors import InvalidOffer, SfuClosedError, SfuError, UnknownTrack, UnsupportedCodec
 from .events import Event
-from .media import Codec
+from .media import Codec, MediaKind, TrackSource
 from .peer import ServerPeer, check_offer_sdp, close_connection
 from .stats import SfuCounters
 from .track import PublishedTrack
@@ -58,11 +58,13 @@ class Publisher(ServerPeer):
         for track in self._tracks.values():
             track.request_keyframe()
 
-    async def negotiate(self, offer_sdp: str) -> str:
-        """Apply the client's first offer and return the answer SDP.
+    async def negotiate(self, offer_sdp: str, screen_mid: str | None = None) -> str:
+        """Apply the client's first offer and return the answer SDP; the video sent on m-line
+        *screen_mid* (if given) is a shared screen (`TrackSource.SCREEN`), the others their kind's device.
 
-        Raises `InvalidOffer` (or `UnsupportedCodec`), or `NoCandidates` when the server
-        cannot gather an ICE candidate, and leaves the publisher unusable (close it).
+        Raises `InvalidOffer` (or `UnsupportedCodec`; `UnknownTrack` when the offer sends no video on
+        *screen_mid*), or `NoCandidates` when the server cannot gather an ICE candidate, and leaves the
+        publisher unusable (close it).
         """
         if self._closed:
             raise SfuClosedError(f"publisher {self.id} is closed")
@@ -87,6 +89,7 @@ class Publisher(ServerPeer):
                     receiver=transceiver.receiver,
                     keyframe_interval=self._config.keyframe_interval,
                     counters=self._counters,
+                    source=TrackSource.SCREEN if transceiver.mid == screen_mid else None,
                 )
                 track.on_live.connect(self.on_track.emit)
                 tap_receiver(
@@ -102,6 +105,9 @@ class Publisher(ServerPeer):
             raise InvalidOffer(f"cannot receive the offered media: {type(exc).__name__}") from exc
         if not self._tracks:
             raise InvalidOffer("offer sends no audio or video")
+        if screen_mid is not None and not any(t.source is TrackSource.SCREEN and t.kind is MediaKind.VIDEO
+                                              for t in self._tracks.values()):
+            raise UnknownTrack(f"the offer sends no video on m-line {screen_mid[:32]!r}")
         self.answer = await self._create_answer(offer)
         logger.info("publisher %s negotiated %s tracks", self.id, len(self._tracks))
         return self.answer

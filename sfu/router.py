@@ -54,10 +54,13 @@ class Sfu:
         if self._closed:
             raise SfuClosedError("SFU is closed")
 
-    async def create_publisher(self, offer_sdp: str, *, publisher_id: str | None = None) -> Publisher:
-        """Create a publisher from a client's offer; its `answer` holds the SDP to return.
+    async def create_publisher(self, offer_sdp: str, *, publisher_id: str | None = None,
+                               screen_mid: str | None = None) -> Publisher:
+        """Create a publisher from a client's offer; its `answer` holds the SDP to return. The video
+        on m-line *screen_mid*, if given, is a shared screen (its track's `source`).
 
-        Raises `InvalidOffer` (nothing is left behind) for a malformed or media-less offer.
+        Raises `InvalidOffer` (nothing is left behind) for a malformed or media-less offer, and
+        `UnknownTrack` when the offer sends no video on *screen_mid*.
         """
         self._check_open()
         publisher_id = publisher_id or uuid.uuid4().hex
@@ -67,7 +70,7 @@ class Sfu:
         self._publishers[publisher_id] = publisher
         self.counters.publishers += 1
         try:
-            await publisher.negotiate(offer_sdp)
+            await publisher.negotiate(offer_sdp, screen_mid)
         except BaseException:
             await publisher.close()
             raise

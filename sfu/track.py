@@ -12,7 +12,7 @@ from .aiortc_internals import NegotiatedCodec, ReceiveLayout, audio_level, send_
 from .events import Event
 from .keyframe_requester import KeyframeRequester
 from .keyframes import is_keyframe_start
-from .media import Codec, MediaKind
+from .media import Codec, MediaKind, TrackSource
 from .stats import SfuCounters, TrackStats
 
 __all__ = ["PacketSink", "PublishedTrack"]
@@ -52,6 +52,9 @@ class PublishedTrack:
     `paused` (a host's mute) stops forwarding at the SFU whatever the client sends:
     packets are still received and counted, none reach a subscriber. On resume the
     subscribers restart at a keyframe with no sequence gap.
+
+    `source` says what it shows (`TrackSource`: microphone, camera, or a shared screen); it
+    changes nothing in forwarding, only what clients are told about the track.
     """
 
     def __init__(
@@ -64,11 +67,13 @@ class PublishedTrack:
         receiver: RTCRtpReceiver,
         keyframe_interval: float,
         counters: SfuCounters,
+        source: TrackSource | None = None,
     ) -> None:
         self.id = track_id
         self.publisher_id = publisher_id
         self.codec = codec
         self.kind: MediaKind = codec.kind
+        self.source = source or TrackSource.default(self.kind)
         self.negotiated = negotiated
         self.stats = TrackStats()
         self.on_live: Event[PublishedTrack] = Event("track.live")

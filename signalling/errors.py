@@ -29,6 +29,7 @@ __all__ = [
     "NotPublishing",
     "NotWaiting",
     "RateLimited",
+    "ScreenInUse",
     "ServerBusy",
     "SessionEnded",
     "TooManySessions",
@@ -93,6 +94,15 @@ class NotJoined(LiveError):
     slug = "not-joined"
     title = "Not in the room"
     code = "not_joined"
+
+
+class ScreenInUse(LiveError):
+    """Someone else in the room shares their screen now: one sharer at a time."""
+
+    status = 409
+    slug = "screen-in-use"
+    title = "Someone else is sharing their screen"
+    code = "screen_in_use"
 
 
 class NotPublishing(LiveError):

@@ -21,7 +21,16 @@ from typing import Any, Protocol
 from rooms.clock import Clock
 from rooms.model import Participant, Role, Room
 from rooms.revocation import Revocation, RevocationReason
-from sfu import ActiveSpeakerDetector, MediaKind, NoCandidates, PublishedTrack, Publisher, Sfu, Subscriber
+from sfu import (
+    ActiveSpeakerDetector,
+    MediaKind,
+    NoCandidates,
+    PublishedTrack,
+    Publisher,
+    Sfu,
+    Subscriber,
+    UnknownTrack,
+)
 from signalling.admission import Admission
 from signalling.background import BackgroundTasks
 from signalling.chat import ChatLog, ChatRate
@@ -35,6 +44,7 @@ from signalling.errors import (
     NotJoined,
     NotWaiting,
     ServerBusy,
+    ScreenInUse,
     UnknownChatMessage,
 )
 from signalling.hands import HandQueue
@@ -231,7 +241,7 @@ class LiveRoom:
 
     @handles(Publish)
     async def _on_publish(self, member: Member, message: Publish) -> dict[str, Any]:
-        return {"sdp": await self.publish(member, message.sdp)}
+        return {"sdp": await self.publish(member, message.sdp, screen=message.screen)}
 
     @handles(Unpublish)
     async def _on_unpublish(self, member: Member, message: Unpublish) -> dict[str, Any]:
@@ -579,8 +589,13 @@ class LiveRoom:
 
     # -- publishing ------------------------------------------------------------
 
-    async def publish(self, member: Member, offer_sdp: str) -> str:
-        """Receive the member's media from an SDP offer; return the answer."""
+    def _sharer(self, besides: Member) -> Member | None:
+        """Who else shares their screen now (one sharer per room at a time), if anyone."""
+        return next((m for m in self.others(besides) if m.sharing), None)
+
+    async def publish(self, member: Member, offer_sdp: str, screen: str | None = None) -> str:
+        """Receive the member's media from an SDP offer; return the answer. *screen*: the mid of
+        the offer's m-line whose video is a shared screen (docs/protocol.md, "Screen sharing")."""
         if not member.permissions.publish:
             raise Forbidden(f"a {member.role.value} who is {member.state.value} may not publish")
         if member.publishing_offer:
@@ -589,7 +604,11 @@ class LiveRoom:
         member.publishing_offer = True
         try:  # the new media first: a bad offer loses nothing of what the member sends now
             publisher_id = f"{member.id}.{next(self._rooms.serial)}"
-            publisher = await self._rooms.sfu.create_publisher(offer_sdp, publisher_id=publisher_id)
+            publisher = await self._rooms.sfu.create_publisher(offer_sdp, publisher_id=publisher_id,
+                                                               screen_mid=screen)
+        except UnknownTrack as exc:
+            raise BadRequest(f"publish: 'screen' must be the mid of a video m-line the offer sends ({exc})") \
+                from None
         finally:
             member.publishing_offer = False
         if self.members.get(member.id) is not member:  # left while we negotiated: nothing to keep
@@ -601,16 +620,21 @@ class LiveRoom:
         if member.host_muted:
             self._hold_media(member)  # a host's mute outlasts a new publish connection
         self._publisher_owner[publisher.id] = member
+        if screen is not None and self._sharer(member) is not None:
+            raise ScreenInUse("someone else is sharing their screen: one at a time")
         publisher.on_track.connect(lambda track: self._track_live(member, track))
         publisher.on_close.connect(lambda p: self._rooms.spawn(self._publisher_closed(member, p)))
         await self._announce_publishing(member)
-        log.info("publishing room=%s participant=%s kinds=%s", self.id, member.id,
-                 ",".join(member.publishing))
+        log.info("publishing room=%s participant=%s kinds=%s screen=%s", self.id, member.id,
+                 ",".join(member.publishing), member.sharing)
         assert publisher.answer is not None
         return publisher.answer
 
     async def unpublish(self, member: Member, *, announce: bool = True) -> None:
         publisher, member.publisher = member.publisher, None
+        if screen is not None and self._sharer(member) is not None:  # another began while we negotiated
+            await publisher.close()
+            raise ScreenInUse("someone else is sharing their screen: one at a time")
         if publisher is None:
             return
         await publisher.close()
@@ -690,7 +714,7 @@ class LiveRoom:
             owner = self.owner_of(forwarder.source)
             if forwarder.mid is not None and owner is not None:
                 mapping.append({"mid": forwarder.mid, "participant_id": owner.id,
-                                "kind": forwarder.source.kind.value})
+                                "kind": forwarder.source.kind.value, "source": forwarder.source.source.value})
         await self._tell(member, "subscriber_offer",
                          {"sdp": offer, "tracks": mapping, "connection": subscriber.id})
 

@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from rooms.model import Participant, Role
-from sfu import Publisher, Subscriber
+from sfu import Publisher, Subscriber, TrackSource
 
 __all__ = ["Member", "ParticipantState", "Permissions", "SubscribeNegotiation"]
 
@@ -133,6 +133,13 @@ class Member:
             return []
         return sorted({t.kind.value for t in self.publisher.tracks if not t.ended})
 
+    @property
+    def sharing(self) -> bool:
+        """Whether the member sends a shared screen now (a video track marked `TrackSource.SCREEN`)."""
+        if self.publisher is None or self.publisher.closed:
+            return False
+        return any(t.source is TrackSource.SCREEN and not t.ended for t in self.publisher.tracks)
+
     def view(self) -> dict[str, Any]:
         """The participant as clients see it (docs/protocol.md)."""
         return {
@@ -143,6 +150,7 @@ class Member:
             "state": self.state.value,
             "connection": "reconnecting" if self.state is ParticipantState.RECONNECTING else "connected",
             "publishing": self.publishing,
+            "sharing": self.sharing,
             "muted": dict(self.muted),
             "hand_raised_at": None if self.hand_raised_at is None else self.hand_raised_at.isoformat(),
         }

@@ -27,6 +27,7 @@ from signalling.errors import BadRequest
 
 __all__ = [
     "MESSAGES",
+    "SCREEN_MID_MAX",
     "SDP_MAX",
     "Admit",
     "AdmitAll",
@@ -61,6 +62,8 @@ __all__ = [
 
 M = TypeVar("M", bound="Message")
 SDP_MAX = 64 * 1024
+#: The longest m-line id (`a=mid`) a `publish` may name as its screen (browsers use a few digits).
+SCREEN_MID_MAX = 32
 
 
 class Sender(StrEnum):
@@ -126,9 +129,13 @@ def message(name: str, *, reply: str = "`{ok}`", senders: frozenset[Sender] | No
 @dataclass(frozen=True, slots=True)
 class Publish(Message):
     """An SDP offer for the publish connection. One at a time per participant: another one sent
-    before the first is answered is refused with `negotiation_in_progress`."""
+    before the first is answered is refused with `negotiation_in_progress`. `screen` names the m-line
+    (its `a=mid`) whose video is a shared screen, or is left out: at most one screen per participant,
+    one sharer per room at a time (`screen_in_use`); a mid the offer sends no video on is refused
+    (`bad_request`). Stop sharing by publishing again without it."""
 
     sdp: Annotated[str, Text(SDP_MAX, "an SDP offer")]
+    screen: Annotated[str | None, Text(SCREEN_MID_MAX, "optional, the mid of the shared screen's video m-line")] = None
 
 
 @message("unpublish")

@@ -135,7 +135,7 @@ class Client:
         self.welcome: dict[str, Any] | None = None
         self.publisher: RTCPeerConnection | None = None
         self.subscriber: RTCPeerConnection | None = None
-        self.received: dict[str, Received] = {}  # "<participant id>:<kind>" -> frames
+        self.received: dict[str, Received] = {}  # "<participant id>:<kind>" (or ":screen") -> frames
         self.mapping: dict[str, dict[str, str]] = {}
         self.auto_answer = True
         self.connection: str | None = None  # the server's id of the subscribe connection
@@ -173,7 +173,8 @@ class Client:
             def on_track(track: MediaStreamTrack) -> None:
                 mid = next((t.mid for t in pc.getTransceivers() if t.receiver.track is track), None)
                 item = self.mapping.get(mid or "", {})
-                key = f"{item.get('participant_id')}:{track.kind}"
+                # a shared screen is a second video: "<participant id>:screen" beside ":video"
+                key = f"{item.get('participant_id')}:{'screen' if item.get('source') == 'screen' else track.kind}"
                 self.received[key] = Received(track.kind)
                 consume(track, self.received[key], self._tasks)
 

@@ -10,7 +10,9 @@ added, `close()` is idempotent and emits `on_close` once. The real-peer tests in
 this package check the same behaviour against aiortc.
 
 A fake publish offer is the kinds it sends, as words: ``"audio video"``; an offer
-with a word that is neither (``"refuse"``) is refused with `InvalidOffer`.
+with a word that is neither (``"refuse"``) is refused with `InvalidOffer`. Its m-lines' mids are
+their positions (``"0"``, ``"1"``, …): ``screen_mid="2"`` of ``"audio video video"`` marks the
+second video a shared screen; a mid with no video is refused with `UnknownTrack`, as the real one.
 """
 
 from __future__ import annotations
@@ -23,7 +25,17 @@ from types import MappingProxyType
 from typing import Any
 
 from rooms.revocation import Revocation, RevocationReason
-from sfu import Event, InvalidAnswer, InvalidOffer, MediaKind, NoCandidates, SfuClosedError, SfuError
+from sfu import (
+    Event,
+    InvalidAnswer,
+    InvalidOffer,
+    MediaKind,
+    NoCandidates,
+    SfuClosedError,
+    SfuError,
+    TrackSource,
+    UnknownTrack,
+)
 
 __all__ = ["FakeDecisions", "FakeForwarder", "FakeNotifier", "FakePublisher", "FakeSfu", "FakeSubscriber",
            "FakeTrack", "Sent"]
@@ -116,10 +128,11 @@ class FakeDecisions:
 class FakeTrack:
     """A `PublishedTrack`: id ``"<publisher id>:<mid>"``, its kind, live once the connection is up."""
 
-    def __init__(self, publisher_id: str, kind: MediaKind, mid: str) -> None:
+    def __init__(self, publisher_id: str, kind: MediaKind, mid: str, source: TrackSource | None = None) -> None:
         self.id = f"{publisher_id}:{mid}"
         self.publisher_id = publisher_id
         self.kind = kind
+        self.source = source or TrackSource.default(kind)
         self.live = False
         self.ended = False
         self.on_live: Event[FakeTrack] = Event("track.live")
@@ -162,12 +175,14 @@ class _FakePeer:
 class FakePublisher(_FakePeer):
     """A `Publisher` with one track per kind offered; `go_live` makes them flow (``on_track``)."""
 
-    def __init__(self, publisher_id: str, kinds: list[MediaKind], on_closed: Any) -> None:
+    def __init__(self, publisher_id: str, kinds: list[MediaKind], on_closed: Any,
+                 screen_mid: str | None = None) -> None:
         super().__init__(publisher_id, on_closed)
         self.answer = ""
         self.on_track: Event[FakeTrack] = Event("publisher.track")
         self.on_close: Event[FakePublisher] = Event("publisher.close")
-        self.tracks = tuple(FakeTrack(publisher_id, kind, str(mid)) for mid, kind in enumerate(kinds))
+        self.tracks = tuple(FakeTrack(publisher_id, kind, str(mid), TrackSource.SCREEN if str(mid) == screen_mid
+                                      else None) for mid, kind in enumerate(kinds))
         for track in self.tracks:
             track.on_live.connect(self.on_track.emit)
 
@@ -182,7 +197,12 @@ class FakePublisher(_FakePeer):
                 track.go_live()
 
     def track(self, kind: MediaKind) -> FakeTrack:
+        """The first track of *kind* (the camera's, of video)."""
         return next(t for t in self.tracks if t.kind is kind)
+
+    def screen(self) -> FakeTrack | None:
+        """The shared screen's track, if the offer marked one."""
+        return next((t for t in self.tracks if t.source is TrackSource.SCREEN), None)
 
     async def lose(self) -> None:
         """The connection failed from below (the client went away): the publisher closes itself."""
@@ -309,14 +329,15 @@ class FakeSfu:
         if self.closed:
             raise SfuClosedError("SFU is closed")
 
-    async def create_publisher(self, offer_sdp: str, *, publisher_id: str | None = None) -> FakePublisher:
+    async def create_publisher(self, offer_sdp: str, *, publisher_id: str | None = None,
+                               screen_mid: str | None = None) -> FakePublisher:
         self._check_open()
         publisher_id = publisher_id or f"pub{len(self.created_publishers)}"
         if publisher_id in self._publishers:
             raise SfuError(f"publisher {publisher_id} already exists")
         words = offer_sdp.split()
         kinds = [MediaKind(w) for w in words if w in ("audio", "video")]
-        publisher = FakePublisher(publisher_id, kinds, lambda p: self._publishers.pop(p.id, None))
+        publisher = FakePublisher(publisher_id, kinds, lambda p: self._publishers.pop(p.id, None), screen_mid)
         self._publishers[publisher_id] = publisher  # counted while it negotiates, as the real one
         self.created_publishers.append(publisher)
         try:
@@ -324,6 +345,9 @@ class FakeSfu:
                 await self.hold.wait()
             if not kinds or len(kinds) != len(words):
                 raise InvalidOffer("offer sends no audio or video (fake)")
+            screen = publisher.screen()
+            if screen_mid is not None and (screen is None or screen.kind is not MediaKind.VIDEO):
+                raise UnknownTrack(f"the offer sends no video on m-line {screen_mid[:32]!r} (fake)")
             publisher.answer = "answer " + offer_sdp
         except BaseException:
             await publisher.close()
