@@ -23,7 +23,7 @@ PAGE_HEADERS = {
         "media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
         "base-uri 'none'; form-action 'self'; object-src 'none'"
     ),
-    "Permissions-Policy": "camera=(self), microphone=(self), display-capture=()",
+    "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(self)",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",

@@ -5,6 +5,7 @@
 import { Call, FINAL_CODES } from "./call.js";
 import { ChatPanel } from "./chat.js";
 import { HandsPanel } from "./hands.js";
+import { ScreenShare } from "./share.js";
 import { formatWhen, translator } from "./i18n.js";
 import { HostRequests, PeoplePanel } from "./panel.js";
 import { TileGrid } from "./tiles.js";
@@ -236,6 +237,7 @@ let call = null;
 let tiles = null;
 const chat = new ChatPanel({ t, announce, alertError, lang }); // the chat side panel (chat.js)
 const hands = new HandsPanel({ t, announce, alertError, tiles: () => tiles }); // raised hands (hands.js)
+const share = new ScreenShare({ t, announce, alertError }); // screen sharing and the stage (share.js)
 const muted = { audio: false, video: false };
 const people = new PeoplePanel({ t, announce, alertError }); // the participant panel and host controls (panel.js)
 
@@ -417,6 +419,7 @@ function enterRoom() {
   requests.attach(call);
   chat.attach(call);
   hands.attach(call);
+  share.attach(call);
 }
 
 // Final codes after which coming back with the same link cannot work (the others offer "Dołącz ponownie").
@@ -443,6 +446,7 @@ function endCall(reason, text, message) {
   requests.detach();
   chat.detach();
   hands.detach();
+  share.detach();
   const title = bootstrap.room.title;
   const words = typeof message === "string" ? message.trim() : "";
   const headings = {
@@ -721,6 +725,7 @@ function exposeDebugHandle() {
     get people() { return people; },
     get chat() { return chat; },
     get hands() { return hands.queue; },
+    get share() { return share; },
   };
 }
 

@@ -17,7 +17,8 @@
 //   updated      Participant            (publishing, mute or connection changed)
 //   left         {id, reason, participant}
 //   self         Participant            (our own view changed: a host changed our role or muted us)
-//   media        {media: Map<participantId, {audio?: MediaStreamTrack, video?: MediaStreamTrack}>}
+//   media        {media: Map<participantId, {audio?, video?, screen?: MediaStreamTrack}>}  (screen: a shared
+//                screen, the video m-line whose `tracks` entry says `source: "screen"`)
 //   speaker      {id}                   (null: nobody)
 //   servererror  {code, message, event} (an `error` event of the protocol)
 //   problem      {key}                  (a local failure, e.g. publish_failed)
@@ -91,6 +92,7 @@ export class Call extends EventTarget {
     this.token = token;
     this.path = path || "/socket.io/";
     this.localStream = localStream;
+    this.screenTrack = null; // a shared screen we send (share.js), published beside the camera
     this.rtcConfig = rtcConfig;
     this.socket = null;
     this.publisher = null;
@@ -166,7 +168,29 @@ export class Call extends EventTarget {
   }
 
   get canPublish() {
-    return KINDS.some((kind) => this.localTrack(kind));
+    return KINDS.some((kind) => this.localTrack(kind)) || this.screenTrack?.readyState === "live";
+  }
+
+  /**
+   * Share a screen (a live video track) or stop (null): publish again, with or without it (the server
+   * learns which m-line is the screen from `publish`'s `screen`). Resolves once published; throws
+   * RequestFailed when the server refuses (e.g. `screen_in_use`).
+   */
+  setScreen(track) {
+    this.screenTrack = track;
+    const gen = this.generation;
+    const done = this.pubChain.then(() => (this.canPublish ? this.publish(gen) : this.unpublish(gen)));
+    this.pubChain = done.catch((err) => this.failed("publish_failed", err, gen));
+    return done;
+  }
+
+  /** Send nothing any more (a shared screen stopped by someone with no camera or microphone). */
+  async unpublish(gen) {
+    if (this.closed || gen !== this.generation) return;
+    if (this.publisher) this.publisher.close();
+    this.publisher = null;
+    this.updateState();
+    await this.request("unpublish", {});
   }
 
   start() {
@@ -419,6 +443,9 @@ export class Call extends EventTarget {
       const track = this.localTrack(kind);
       if (track) pc.addTransceiver(track, { direction: "sendonly", streams: [this.localStream] });
     }
+    const screen = this.screenTrack?.readyState === "live"
+      ? pc.addTransceiver(this.screenTrack, { direction: "sendonly", streams: [new MediaStream([this.screenTrack])] })
+      : null;
     this.updateState();
     pc.addEventListener("connectionstatechange", () => {
       this.emit("peerstate", { which: "publisher", state: pc.connectionState });
@@ -433,7 +460,9 @@ export class Call extends EventTarget {
     await pc.setLocalDescription(await pc.createOffer());
     await waitForGathering(pc);
     if (this.closed || gen !== this.generation) return;
-    const ack = await this.request("publish", { sdp: pc.localDescription.sdp });
+    const offer = { sdp: pc.localDescription.sdp };
+    if (screen?.mid) offer.screen = screen.mid; // which m-line is the shared screen
+    const ack = await this.request("publish", offer);
     if (this.closed || gen !== this.generation || pc.signalingState === "closed") return;
     await pc.setRemoteDescription({ type: "answer", sdp: sdpOf(ack.sdp) });
     // The server keeps mute state across a resumed session but not across a fresh one: say it again.
@@ -481,7 +510,7 @@ export class Call extends EventTarget {
         if (!info || transceiver.stopped || transceiver.currentDirection === "inactive") continue;
         if (info.participant_id === this.you?.id) continue;
         const entry = media.get(info.participant_id) || {};
-        entry[info.kind] = transceiver.receiver.track;
+        entry[info.source === "screen" ? "screen" : info.kind] = transceiver.receiver.track;
         media.set(info.participant_id, entry);
       }
     }
