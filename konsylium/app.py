@@ -20,6 +20,7 @@ from konsylium.logs import AccessLogger
 from konsylium.metrics import NodeMetrics
 from konsylium.settings import Settings
 from konsylium.shutdown import tell_sockets
+from rooms.admissions import AdmissionSink
 from rooms.api import BookingApi
 from rooms.auth import ApiKeys
 from rooms.booking import Bookings
@@ -90,19 +91,21 @@ WORKFLOWS: tuple[Workflow, ...] = ()
 
 
 def _room_service(settings: Settings, clock: Clock, notifier: SocketNotifier,
-                  presence: LocalPresence, workflows: Workflows, decisions: HostDecisions) -> RoomService:
+                  presence: LocalPresence, workflows: Workflows, decisions: HostDecisions,
+                  admission_log: AdmissionSink) -> RoomService:
     """Live rooms in media worker processes, or in this process when KONSYLIUM_WORKERS=0; a host's
-    removals and ends go to *decisions* (the booking service) from either."""
+    removals and ends go to *decisions* (the booking service) from either, their admissions and denials
+    to *admission_log* (the store)."""
     media = settings.media_addresses or ()
     config = SfuConfig(addresses=tuple(a.local for a in media),
                        announced=tuple((a.local, a.announced) for a in media if a.announced))
     if settings.workers == 0:
         return LocalRoomService(LiveRooms(Sfu(config), presence, clock, notifier,
                                           reconnect_grace=settings.reconnect_grace, workflows=workflows,
-                                          decisions=decisions))
+                                          decisions=decisions, admission_log=admission_log))
     return WorkerRoomService(settings.workers, notifier, presence, media=config,
                              grace=settings.reconnect_grace, log_level=settings.log_level, workflows=workflows,
-                             decisions=decisions)
+                             decisions=decisions, admission_log=admission_log)
 
 
 def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = False,
@@ -125,7 +128,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
                                engineio_logger=logging.getLogger("engineio.server"))
     bookings = Bookings(store, clock)  # its revocations are wired below, once the live side exists
     rooms = _room_service(settings, clock, SocketNotifier(sio), presence, Workflows(workflows),
-                          BookedDecisions(bookings))
+                          BookedDecisions(bookings), store)
     metrics = NodeMetrics(rooms.totals)
     tasks = BackgroundTasks()
     sockets = SocketApi(sio, rooms, tokens, store, tasks.spawn,

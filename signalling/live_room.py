@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any, Protocol
 
+from rooms.admissions import API, AdmissionOutcome, AdmissionRecord, AdmissionSink, NoAdmissionRecords
 from rooms.clock import Clock
 from rooms.model import Participant, Role, Room
 from rooms.revocation import Revocation, RevocationReason
@@ -43,8 +44,8 @@ from signalling.errors import (
     NoOfferPending,
     NotJoined,
     NotWaiting,
-    ServerBusy,
     ScreenInUse,
+    ServerBusy,
     UnknownChatMessage,
 )
 from signalling.hands import HandQueue
@@ -296,7 +297,9 @@ class LiveRoom:
         if message.participant_id in self.denied and message.participant_id not in self.members:
             self.denied.discard(message.participant_id)  # re-admitted: their link works again
             return {}
-        await self._let_in(self._waiting(message.participant_id))
+        member = self._waiting(message.participant_id)
+        await self._let_in(member)
+        await self._record(member, AdmissionOutcome.ADMITTED, sender)
         await self._lobby_changed()
         return {}
 
@@ -305,6 +308,7 @@ class LiveRoom:
         self._moderator(sender)
         for member in [m for m in self.members.values() if m.state is ParticipantState.WAITING]:
             await self._let_in(member)
+            await self._record(member, AdmissionOutcome.ADMITTED, sender)
         await self._lobby_changed()
         return {}
 
@@ -319,7 +323,19 @@ class LiveRoom:
                                             {"host_message": message.message})
         log.info("participant denied room=%s participant=%s", self.id, member.id)
         await self.depart(member, "denied")
+        await self._record(member, AdmissionOutcome.DENIED, sender)
         return {}
+
+    async def _record(self, member: Member, outcome: AdmissionOutcome, sender: Member | None) -> None:
+        """Keep a host's (or the integrator's) decision on a waiting member: the identity confirmation of
+        docs/policy.md, recorded once the decision took effect (so exactly once; rooms.admissions)."""
+        record = AdmissionRecord(self.id, member.id, outcome, API if sender is None else sender.id,
+                                 self._rooms.clock.now())
+        try:
+            await self._rooms.admission_log.record_admission(record)
+        except Exception:  # the decision stands; the operator must learn that its record is missing
+            log.exception("admission not recorded room=%s participant=%s outcome=%s", self.id, member.id,
+                          outcome.value)
 
     @handles(Lock)
     async def _on_lock(self, sender: Member | None, message: Lock) -> dict[str, Any]:
@@ -600,6 +616,8 @@ class LiveRoom:
             raise Forbidden(f"a {member.role.value} who is {member.state.value} may not publish")
         if member.publishing_offer:
             raise NegotiationInProgress("wait for the answer to your previous publish offer")
+        if screen is not None and self._sharer(member) is not None:
+            raise ScreenInUse("someone else is sharing their screen: one at a time")
         self._rooms.admit()
         member.publishing_offer = True
         try:  # the new media first: a bad offer loses nothing of what the member sends now
@@ -614,14 +632,15 @@ class LiveRoom:
         if self.members.get(member.id) is not member:  # left while we negotiated: nothing to keep
             await publisher.close()
             raise NotJoined("you left the room while the offer was answered")
+        if screen is not None and self._sharer(member) is not None:  # another began while we negotiated
+            await publisher.close()
+            raise ScreenInUse("someone else is sharing their screen: one at a time")
         await self.unpublish(member, announce=False)
         self._rooms.expect_connection(publisher)
         member.publisher = publisher
         if member.host_muted:
             self._hold_media(member)  # a host's mute outlasts a new publish connection
         self._publisher_owner[publisher.id] = member
-        if screen is not None and self._sharer(member) is not None:
-            raise ScreenInUse("someone else is sharing their screen: one at a time")
         publisher.on_track.connect(lambda track: self._track_live(member, track))
         publisher.on_close.connect(lambda p: self._rooms.spawn(self._publisher_closed(member, p)))
         await self._announce_publishing(member)
@@ -632,9 +651,6 @@ class LiveRoom:
 
     async def unpublish(self, member: Member, *, announce: bool = True) -> None:
         publisher, member.publisher = member.publisher, None
-        if screen is not None and self._sharer(member) is not None:  # another began while we negotiated
-            await publisher.close()
-            raise ScreenInUse("someone else is sharing their screen: one at a time")
         if publisher is None:
             return
         await publisher.close()
@@ -810,7 +826,10 @@ class LiveRooms:
         ice_deadline: float = ICE_DEADLINE,
         workflows: Workflows | None = None,
         decisions: HostDecisions | None = None,
+        admission_log: AdmissionSink | None = None,
     ) -> None:
+        #: Where hosts' admit/deny decisions are kept (the store; through the link in a media worker).
+        self.admission_log: AdmissionSink = admission_log or NoAdmissionRecords()
         self.workflows = workflows or Workflows()
         self.decisions: HostDecisions = decisions or NoDecisions()  # a host's removals and ends
         self.sfu = sfu

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from rooms.admissions import AdmissionRecord
 from rooms.clock import SystemClock
 from rooms.revocation import Revocation, RevocationReason
 from sfu import Sfu, SfuConfig
@@ -30,7 +31,7 @@ from signalling.wire import participant_from_wire, room_from_wire
 from signalling.worker_link import Link, LinkClosed
 from signalling.workflow import Workflows, load_workflows
 
-__all__ = ["LinkDecisions", "LinkNotifier", "LinkPresence", "main", "serve"]
+__all__ = ["LinkAdmissions", "LinkDecisions", "LinkNotifier", "LinkPresence", "main", "serve"]
 
 log = logging.getLogger(__name__)
 TOTALS_EVERY = 1.0
@@ -81,6 +82,16 @@ class LinkPresence:
 
     async def left(self, room_id: str, participant_id: str) -> None:
         await _tell(self.link, "left", room_id=room_id, participant_id=participant_id)
+
+
+class LinkAdmissions:
+    """The worker's `AdmissionSink`: the front holds the store, so each record goes there, in order."""
+
+    def __init__(self, link: Link) -> None:
+        self.link = link
+
+    async def record_admission(self, record: AdmissionRecord) -> None:
+        await _tell(self.link, "admission", **record.as_json())
 
 
 class LinkDecisions:
@@ -142,6 +153,7 @@ async def serve(sock: socket.socket, media: SfuConfig, grace: float, workflows: 
         on_room_closed=room_closed,
         workflows=workflows,
         decisions=LinkDecisions(link),
+        admission_log=LinkAdmissions(link),
     )
     service = LocalRoomService(rooms)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from rooms.admissions import AdmissionRecord, AdmissionSink, NoAdmissionRecords
 from rooms.model import Participant, Room
 from rooms.presence import LivePresence
 from rooms.revocation import Revocation
@@ -107,12 +108,14 @@ class WorkerRoomService:
         placement: RoomPlacement | None = None,
         workflows: Workflows | None = None,
         decisions: HostDecisions | None = None,
+        admission_log: AdmissionSink | None = None,
     ) -> None:
         if count < 1:
             raise ValueError("WorkerRoomService needs at least one worker")
         self.count = count
         self.notifier = notifier
         self.presence = presence
+        self.admission_log: AdmissionSink = admission_log or NoAdmissionRecords()  # the workers' rooms' records
         self.decisions: HostDecisions = decisions or NoDecisions()  # what a worker's host decides
         self.placement = placement or LeastLoadedPlacement(count)
         media = media or SfuConfig()
@@ -197,6 +200,8 @@ class WorkerRoomService:
             await self.presence.publishing(p["room_id"], p["participant_id"], frozenset(p["kinds"]))
         elif name == "left":
             await self.presence.left(p["room_id"], p["participant_id"])
+        elif name == "admission":
+            await self.admission_log.record_admission(AdmissionRecord.from_json(p))
         elif name == "room_closed":
             # Release only if no call for the room left after the worker closed it: a
             # later call (an arrival) may be on its way to reopen it on the same worker.
