@@ -30,6 +30,10 @@ from rooms.problem import problem_middleware, problem_response
 from rooms.sqlite_store import SqliteRoomStore
 from rooms.tokens import JoinTokens, JoinWindow
 from rooms.views import RoomViews
+from rooms.webhooks.api import WebhookApi
+from rooms.webhooks.dispatcher import Dispatcher
+from rooms.webhooks.outbox import Outbox
+from rooms.webhooks.store import WebhookStore
 from sfu import Sfu, SfuConfig
 from signalling.background import BackgroundTasks
 from signalling.host_decisions import BookedDecisions, HostDecisions
@@ -66,6 +70,8 @@ class Node:
     rooms: RoomService
     sockets: SocketApi
     revocation: LiveRevocation
+    outbox: Outbox
+    webhooks: Dispatcher
     redis: Redis | None = None
     tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
 
@@ -136,6 +142,10 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     revocation = LiveRevocation(rooms, sockets, store, tokens.window, clock, tasks.spawn)
     sockets.on_session = revocation.watch
     bookings.revocations = revocation  # removals, cancels and ends (the API's and the hosts') reach live sessions
+    outbox = Outbox(store)
+    dispatcher = Dispatcher(outbox, clock, allow_private=settings.webhooks_allow_private,
+                            deliver=settings.webhooks_deliver, on_outcome=metrics.webhook_outcome)
+    store.on_outbox = dispatcher.wake
     node = Node(
         settings=settings,
         clock=clock,
@@ -148,6 +158,8 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
         rooms=rooms,
         sockets=sockets,
         revocation=revocation,
+        outbox=outbox,
+        webhooks=dispatcher,
         tasks=tasks,
     )
     front_guard = FrontGuard()
@@ -163,6 +175,8 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     web_client = WebClient()
     app.router.add_routes(BookingApi(node.bookings, views, ApiKeys(keys)).routes())
     app.router.add_routes(LiveApi(node.bookings, ApiKeys(keys), rooms).routes())
+    app.router.add_routes(WebhookApi(WebhookStore(store), ApiKeys(keys), clock, settings.public_url,
+                                     allow_private=settings.webhooks_allow_private, wake=dispatcher.wake).routes())
     app.router.add_routes(JoinPage(tokens, store, web_client.page).routes())
     app.router.add_routes(web_client.routes())
     app.router.add_routes(WhipApi(rooms, tokens, store, settings.public_url, revocation.watch).routes())
@@ -175,6 +189,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
         ]
     )
     app.cleanup_ctx.append(_store_ctx)
+    app.cleanup_ctx.append(_webhooks_ctx)
     app.cleanup_ctx.append(handshakes.context)
     app.on_shutdown.append(tell_sockets(sio))
     app.cleanup_ctx.append(_media_ctx)
@@ -191,6 +206,14 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     log.info("store open path=%s", store.path)
     yield
     await store.close()
+
+
+async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The webhook dispatcher runs while the store is open (its cleanup runs before the store's)."""
+    dispatcher = app[NODE].webhooks
+    await dispatcher.start()
+    yield
+    await dispatcher.stop()
 
 
 async def _start_media(app: web.Application) -> None:
@@ -239,4 +262,4 @@ async def _readyz(request: web.Request) -> web.Response:
 
 async def _metrics(request: web.Request) -> web.Response:
     node = request.app[NODE]
-    return await node.metrics.render(node.store, node.presence)
+    return await node.metrics.render(node.store, node.presence, node.outbox, node.clock.now())

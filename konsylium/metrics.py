@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -13,6 +14,8 @@ from prometheus_client.registry import Collector
 
 from rooms.presence import LivePresence
 from rooms.store import RoomStore
+from rooms.webhooks.model import AttemptOutcome
+from rooms.webhooks.outbox import Outbox
 from signalling.room_service import MediaTotals
 
 __all__ = ["NodeMetrics"]
@@ -58,6 +61,17 @@ class NodeMetrics:
         self.requests = Counter(
             "konsylium_http_requests", "HTTP requests", ["method", "route", "status"], registry=r
         )
+        self.webhook_deliveries = Counter(
+            "konsylium_webhook_deliveries", "Webhook delivery attempts by outcome", ["outcome"], registry=r
+        )
+        self.webhook_pending = Gauge(
+            "konsylium_webhook_outbox_pending", "Webhook messages waiting to be delivered (pending or sending)",
+            registry=r,
+        )
+        self.webhook_oldest = Gauge(
+            "konsylium_webhook_outbox_oldest_pending_seconds",
+            "Age of the oldest webhook message waiting to be delivered (0 when none)", registry=r,
+        )
         self.latency = Histogram(
             "konsylium_http_request_duration_seconds",
             "HTTP request handling time",
@@ -81,9 +95,16 @@ class NodeMetrics:
             self.errors.labels("http_4xx").inc()
         return response
 
-    async def render(self, store: RoomStore, presence: LivePresence) -> web.Response:
+    def webhook_outcome(self, outcome: AttemptOutcome) -> None:
+        """Count one webhook attempt (the dispatcher's callback)."""
+        self.webhook_deliveries.labels(outcome.value).inc()
+
+    async def render(self, store: RoomStore, presence: LivePresence, outbox: Outbox, now: datetime) -> web.Response:
         """Refresh the gauges and return the exposition text."""
         stats = await store.stats()
+        waiting = await outbox.stats()
+        self.webhook_pending.set(waiting.pending)
+        self.webhook_oldest.set(0 if waiting.oldest is None else max(0.0, (now - waiting.oldest).total_seconds()))
         live_rooms, connected = await presence.counts()
         self.rooms.labels("scheduled").set(stats.rooms_scheduled)
         self.rooms.labels("cancelled").set(stats.rooms_cancelled)

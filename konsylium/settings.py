@@ -54,6 +54,10 @@ class Settings:
     join_late: timedelta = timedelta(minutes=30)
     reconnect_grace: float = 30.0
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    #: Webhooks may call loopback, private and link-local addresses (on-premises receivers, tests).
+    webhooks_allow_private: bool = False
+    #: Webhook messages are sent (false: they stay queued; maintenance, or a machine without a network).
+    webhooks_deliver: bool = True
 
     @property
     def public_url(self) -> str:
@@ -86,6 +90,8 @@ class Settings:
             join_late=_minutes("JOIN_LATE_MINUTES", get("JOIN_LATE_MINUTES"), 30),
             reconnect_grace=_seconds("RECONNECT_SECONDS", get("RECONNECT_SECONDS"), 30),
             workers=_workers(get("WORKERS")),
+            webhooks_allow_private=_flag("WEBHOOKS_ALLOW_PRIVATE", get("WEBHOOKS_ALLOW_PRIVATE"), False),
+            webhooks_deliver=_flag("WEBHOOKS_DELIVER", get("WEBHOOKS_DELIVER"), True),
         )
 
 
@@ -208,3 +214,15 @@ def _workers(raw: str | None) -> int:
     if not raw.isdigit() or int(raw) > 64:
         raise SettingsError("KONSYLIUM_WORKERS", f"{raw!r} is not a number of worker processes (0-64)")
     return int(raw)
+
+
+def _flag(name: str, raw: str | None, default: bool) -> bool:
+    """``true``/``false`` (also ``1``/``0``, ``yes``/``no``, ``on``/``off``), any case."""
+    if raw is None:
+        return default
+    value = raw.lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise SettingsError(f"KONSYLIUM_{name}", f"{raw!r} is not true or false")

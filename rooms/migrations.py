@@ -84,4 +84,49 @@ MIGRATIONS: tuple[str, ...] = (
         hash TEXT NOT NULL
     );
     """,
+    # 4: webhooks (rooms.webhooks). Endpoints of each tenant with their signing secrets (the previous one
+    # kept for the rotation overlap); messages are the durable outbox, one row per endpoint and event,
+    # queued in the event's own transaction; attempts are the delivery log. event_types NULL = every type.
+    """
+    CREATE TABLE webhook_endpoints (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        url TEXT NOT NULL,
+        event_types TEXT,
+        enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+        disabled_reason TEXT,
+        secret TEXT NOT NULL,
+        previous_secret TEXT,
+        previous_secret_until_us INTEGER,
+        created_us INTEGER NOT NULL,
+        updated_us INTEGER NOT NULL
+    );
+    CREATE INDEX webhook_endpoints_by_tenant ON webhook_endpoints (tenant, enabled, created_us);
+    CREATE TABLE webhook_messages (
+        id INTEGER PRIMARY KEY,
+        message_id TEXT NOT NULL UNIQUE,
+        endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+        event_id INTEGER REFERENCES events (id),
+        type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'delivered', 'failed', 'cancelled')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        round_attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_us INTEGER,
+        created_us INTEGER NOT NULL,
+        updated_us INTEGER NOT NULL
+    );
+    CREATE INDEX webhook_messages_due ON webhook_messages (status, next_attempt_us, id);
+    CREATE INDEX webhook_messages_by_endpoint ON webhook_messages (endpoint_id, id);
+    CREATE TABLE webhook_attempts (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL REFERENCES webhook_messages (id) ON DELETE CASCADE,
+        at_us INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        status_code INTEGER,
+        latency_us INTEGER NOT NULL,
+        error TEXT
+    );
+    CREATE INDEX webhook_attempts_by_message ON webhook_attempts (message_id, id);
+    """,
 )

@@ -11,6 +11,7 @@ from typing import Any
 from rooms.admissions import AdmissionOutcome
 from rooms.model import EXTERNAL_REF_MAX, NAME_MAX, TITLE_MAX, ConferencingModel, Kind, Party, Role
 from rooms.requests import MAX_PARTICIPANTS_PER_REQUEST
+from rooms.webhooks.openapi import webhook_paths, webhook_schemas
 
 __all__ = ["openapi_document"]
 
@@ -444,6 +445,7 @@ def _paths() -> dict[str, Any]:
             },
         },
         **_live_controls(not_found),
+        **webhook_paths(ERRORS, BODY_ERRORS, _problem, _ok),
     }
 
 
@@ -497,7 +499,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
         "components": {
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
                                            "description": "integration key of a tenant"}},
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **webhook_schemas()},
         },
         "paths": _paths(),
     }

@@ -27,6 +27,7 @@ from rooms.events import RoomEvent, canonical_json
 from rooms.migrations import MIGRATIONS
 from rooms.model import ConferencingModel, Kind, Participant, Party, Role, Room, RoomStatus
 from rooms.store import IdempotencyClaim, RoomPage, RoomQuery, Stored, StoreStats
+from rooms.webhooks.outbox import queue_deliveries
 
 __all__ = ["SqliteRoomStore", "StoreClosed"]
 
@@ -59,6 +60,9 @@ class SqliteRoomStore:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._conn: sqlite3.Connection | None = None
+        #: Called on the event loop after a commit that queued webhook messages (the dispatcher's wake-up).
+        self.on_outbox: Callable[[], None] | None = None
+        self._queued = False
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -161,6 +165,7 @@ class SqliteRoomStore:
         assert loop is not None
         writes = any(job.write for job in batch)
         results: list[_Outcome] = []
+        self._queued = False
         try:
             if writes:
                 conn.execute("BEGIN IMMEDIATE")
@@ -180,12 +185,24 @@ class SqliteRoomStore:
                     results.append((job.future, value, None))
             if writes:
                 conn.execute("COMMIT")
+            if self._queued and self.on_outbox is not None:
+                loop.call_soon_threadsafe(self.on_outbox)
         except Exception as exc:  # the commit itself failed: nothing in the batch holds
             log.exception("store transaction failed")
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             results = [(job.future, None, exc) for job in batch]
         loop.call_soon_threadsafe(_settle, results)
+
+    def _append(self, conn: sqlite3.Connection, events: Sequence[RoomEvent]) -> None:
+        """Append *events* in this transaction, noting whether webhook messages were queued with them."""
+        if _append_events(conn, events):
+            self._queued = True
+
+    async def execute(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
+        """Run *fn* on the store's connection in its thread, in a transaction of its own when *write*:
+        for the stores that share this file (rooms.webhooks)."""
+        return await self._call(fn, write=write)
 
     async def _call(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
         if self._thread is None or self._loop is None:
@@ -228,7 +245,7 @@ class SqliteRoomStore:
                 _insert_participant(conn, p, seq)
             if claim is not None:
                 _record_claim(conn, claim, room.id, to_micros(room.created_at))
-            _append_events(conn, events)
+            self._append(conn, events)
             return Stored(room, False)
 
         return await self._call(run, write=True)
@@ -296,7 +313,7 @@ class SqliteRoomStore:
                 if _load_room(conn, room.id, room.tenant) is None:
                     raise NotFound("no such room")
                 raise Conflict("the room was changed meanwhile; read it again and retry")
-            _append_events(conn, events)
+            self._append(conn, events)
             updated = _load_room(conn, room.id, room.tenant)
             assert updated is not None
             return updated
@@ -338,7 +355,7 @@ class SqliteRoomStore:
             _insert_participant(conn, participant, top + 1)
             if claim is not None:
                 _record_claim(conn, claim, participant.id, to_micros(participant.created_at))
-            _append_events(conn, events)
+            self._append(conn, events)
             return Stored(participant, False)
 
         return await self._call(run, write=True)
@@ -356,7 +373,7 @@ class SqliteRoomStore:
             )
             if cur.rowcount != 1:
                 return False
-            _append_events(conn, events)
+            self._append(conn, events)
             return True
 
         return await self._call(run, write=True)
@@ -393,7 +410,7 @@ class SqliteRoomStore:
     async def record_events(self, events: Sequence[RoomEvent]) -> None:
         """Append events that announce no stored change of their own (what happens in a live room)."""
         if events:
-            await self._call(lambda c: _append_events(c, events), write=True)
+            await self._call(lambda c: self._append(c, events), write=True)
 
     async def audit_trail(self, room_id: str) -> tuple[list[AuditEntry], AuditCheck]:
         """A room's audit entries in order, and the verdict on its chain."""
@@ -432,14 +449,16 @@ class SqliteRoomStore:
         return await self._call(run, write=False)
 
 
-def _append_events(conn: sqlite3.Connection, events: Sequence[RoomEvent]) -> None:
-    """Chain *events* onto their rooms' audit trails, in this transaction (rooms.audit)."""
+def _append_events(conn: sqlite3.Connection, events: Sequence[RoomEvent]) -> int:
+    """Chain *events* onto their rooms' audit trails, in this transaction (rooms.audit), and queue their
+    webhook messages with them (the outbox, rooms.webhooks.outbox); return how many were queued."""
+    queued = 0
     for event in events:
         head = conn.execute("SELECT seq, hash FROM audit_heads WHERE room_id = ?", (event.room_id,)).fetchone()
         seq, previous = (1, GENESIS) if head is None else (head["seq"] + 1, head["hash"])
         body = canonical_json(event.as_json())
         digest = chain_hash(previous, seq, body)
-        conn.execute(
+        cursor = conn.execute(
             "INSERT INTO events (tenant, room_id, seq, type, at_us, body, prev_hash, hash)"
             " VALUES (?,?,?,?,?,?,?,?)",
             (event.tenant, event.room_id, seq, event.type, to_micros(event.at), body, previous, digest),
@@ -449,6 +468,9 @@ def _append_events(conn: sqlite3.Connection, events: Sequence[RoomEvent]) -> Non
             " ON CONFLICT (room_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
             (event.room_id, seq, digest),
         )
+        assert cursor.lastrowid is not None
+        queued += queue_deliveries(conn, event, cursor.lastrowid, seq, digest)
+    return queued
 
 
 def _entry_from_row(row: sqlite3.Row) -> AuditEntry:
