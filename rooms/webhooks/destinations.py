@@ -124,14 +124,9 @@ class CheckedResolver(AbstractResolver):
 
     async def resolve(self, host: str, port: int = 0,
                       family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
-        special = _special(host)
-        if special is not None:
-            results: list[ResolveResult] = [{"hostname": host, "host": special, "port": port,
-                                             "family": socket.AF_INET, "proto": 0, "flags": 0}]
-        elif host.lower().rstrip(".").endswith(".invalid"):
-            raise OSError(f"{host} does not resolve (.invalid)")
-        else:
-            results = await self._inner.resolve(host, port, family)
+        if host.lower().rstrip(".").endswith(".invalid"):
+            raise OSError("a .invalid name does not resolve")
+        results = await self._inner.resolve(host, port, family)
         for result in results:
             why = refusal(result["host"], self.allow_private)
             if why is not None:
