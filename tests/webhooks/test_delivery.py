@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from rooms.clock import ManualClock
 from tests.conftest import auth
 from tests.webhooks.conftest import book_now, messages, register, wake
-from tests.webhooks.receiver import Receiver
+from tests.webhooks.receiver import HANG, Receiver
 
 Client = TestClient[Any, Any]
 
@@ -120,3 +120,21 @@ async def test_redelivery_sends_the_same_message_again(client: Client, clock: Ma
     assert list(receiver.processed) == [queued["id"]]
     [message] = await settled(client, endpoint["id"])
     assert [a["outcome"] for a in message["attempts"]] == ["delivered", "delivered"]
+
+
+async def test_at_most_four_attempts_run_at_once_per_endpoint(client: Client, clock: ManualClock,
+                                                              receiver: Receiver) -> None:
+    receiver.script = [HANG] * 6
+    endpoint = await register(client, receiver)
+    queued = []
+    for _ in range(6):
+        resp = await client.post(f"/api/v1/webhooks/{endpoint['id']}/test", headers=auth())
+        queued.append((await resp.json())["id"])
+    await receiver.until(lambda r: len(r.seen()) == 4)
+    await asyncio.sleep(0.3)
+    assert [r.id for r in receiver.seen()] == queued[:4]  # in order, four at a time
+    resp = await client.post(f"/api/v1/webhooks/{endpoint['id']}/messages/{queued[0]}/redeliver", headers=auth())
+    assert resp.status == 409  # an attempt is under way
+    receiver.release()  # the held ones answer 503; the other two go out as places free up
+    await receiver.until(lambda r: len(r.seen()) == 6)
+    assert [r.id for r in receiver.seen()][4:] == queued[4:]

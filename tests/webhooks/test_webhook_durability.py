@@ -54,3 +54,20 @@ def test_a_message_in_flight_at_kill_9_is_delivered_after_restart(tmp_path: Path
         assert receiver.url not in log and endpoint["secret"] not in log  # ids only in the log
     finally:
         receiver.stop()
+
+
+def test_a_queued_message_survives_kill_9(tmp_path: Path) -> None:
+    """Queued while deliveries were off, the node killed: the next start delivers it."""
+    env = {**ENV, "KONSYLIUM_DATA_DIR": str(tmp_path)}
+    receiver = Receiver().start()
+    try:
+        with server({**env, "KONSYLIUM_WEBHOOKS_DELIVER": "false"}, tmp_path / "run1.log", kill=True) as node:
+            endpoint = call(f"{node.url}/api/v1/webhooks", "POST", {"url": receiver.url})
+            receiver.secrets.append(endpoint["secret"])
+            queued = call(f"{node.url}/api/v1/webhooks/{endpoint['id']}/test", "POST")
+        assert receiver.seen() == []
+        with server(env, tmp_path / "run2.log"):
+            receiver.wait(lambda r: len(r.processed) == 1)
+        assert list(receiver.processed) == [queued["id"]] and receiver.seen()[0].verified_with == [0]
+    finally:
+        receiver.stop()
