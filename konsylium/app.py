@@ -20,11 +20,11 @@ from konsylium.logs import AccessLogger
 from konsylium.metrics import NodeMetrics
 from konsylium.settings import Settings
 from konsylium.shutdown import tell_sockets
-from rooms.admissions import AdmissionSink
 from rooms.api import BookingApi
 from rooms.auth import ApiKeys
 from rooms.booking import Bookings
 from rooms.clock import Clock, SystemClock
+from rooms.events import EventSink
 from rooms.presence import LocalPresence
 from rooms.problem import problem_middleware, problem_response
 from rooms.sqlite_store import SqliteRoomStore
@@ -98,20 +98,20 @@ WORKFLOWS: tuple[Workflow, ...] = ()
 
 def _room_service(settings: Settings, clock: Clock, notifier: SocketNotifier,
                   presence: LocalPresence, workflows: Workflows, decisions: HostDecisions,
-                  admission_log: AdmissionSink) -> RoomService:
+                  events: EventSink) -> RoomService:
     """Live rooms in media worker processes, or in this process when KONSYLIUM_WORKERS=0; a host's
-    removals and ends go to *decisions* (the booking service) from either, their admissions and denials
-    to *admission_log* (the store)."""
+    removals and ends go to *decisions* (the booking service) from either, what happens in the rooms to
+    *events* (the store: the audit chain, the webhooks' outbox)."""
     media = settings.media_addresses or ()
     config = SfuConfig(addresses=tuple(a.local for a in media),
                        announced=tuple((a.local, a.announced) for a in media if a.announced))
     if settings.workers == 0:
         return LocalRoomService(LiveRooms(Sfu(config), presence, clock, notifier,
                                           reconnect_grace=settings.reconnect_grace, workflows=workflows,
-                                          decisions=decisions, admission_log=admission_log))
+                                          decisions=decisions, events=events))
     return WorkerRoomService(settings.workers, notifier, presence, media=config,
                              grace=settings.reconnect_grace, log_level=settings.log_level, workflows=workflows,
-                             decisions=decisions, admission_log=admission_log)
+                             decisions=decisions, events=events)
 
 
 def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = False,

@@ -2,15 +2,13 @@
 
 In A2C, C2A, A2B and B2A a link's holder is identified by the link, *confirmed by the
 host at admission* (docs/policy.md). That confirmation is an act with an author and a
-time, so it is kept: each admit or deny of a waiting participant becomes one
-`AdmissionRecord` in the room store (``admissions`` table), and the API shows each
-participant's latest one. Live rooms report records to an `AdmissionSink` (the store,
-or, in a media worker, the link to the front, which hands them to the store).
+time, so it is kept: each admit or deny of a waiting participant is a room event
+(``lobby.admitted``, ``lobby.denied``; rooms.events) on the room's tamper-evident audit
+chain, and the store also keeps it as one `AdmissionRecord` (``admissions`` table,
+written with the event: `record_of`), from which the API shows each participant's
+latest one.
 
-The record holds ids and a time only, never names. Issue 10 moves these records into a
-tamper-evident audit chain: the record is flat, immutable and self-contained (no
-reference to live state), with a stable JSON form (`as_json`), so it can be chained
-as it is.
+The record holds ids and a time only, never names.
 """
 
 from __future__ import annotations
@@ -18,12 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
 
-__all__ = ["API", "AdmissionOutcome", "AdmissionRecord", "AdmissionSink", "NoAdmissionRecords"]
+from rooms.events import API, RoomEvent
 
-#: ``by`` of a decision the integrator made through the REST API (hosts are named by participant id).
-API = "api"
+__all__ = ["API", "AdmissionOutcome", "AdmissionRecord", "record_of"]
 
 
 class AdmissionOutcome(StrEnum):
@@ -46,25 +42,13 @@ class AdmissionRecord:
         if self.at.utcoffset() is None:
             raise ValueError("an admission record's time must carry a UTC offset")
 
-    def as_json(self) -> dict[str, Any]:
-        """Every field as JSON (``at`` RFC 3339): the form the worker link and, later, the audit chain carry."""
-        return {"room_id": self.room_id, "participant_id": self.participant_id,
-                "outcome": self.outcome.value, "by": self.by, "at": self.at.isoformat()}
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> AdmissionRecord:
-        return cls(data["room_id"], data["participant_id"], AdmissionOutcome(data["outcome"]), data["by"],
-                   datetime.fromisoformat(data["at"]))
+OUTCOMES = {"lobby.admitted": AdmissionOutcome.ADMITTED, "lobby.denied": AdmissionOutcome.DENIED}
 
 
-class AdmissionSink(Protocol):
-    """Where live rooms report admission decisions (the room store keeps them)."""
-
-    async def record_admission(self, record: AdmissionRecord) -> None: ...
-
-
-class NoAdmissionRecords:
-    """A sink that keeps nothing: for live rooms without a store (unit tests of the media alone)."""
-
-    async def record_admission(self, record: AdmissionRecord) -> None:
+def record_of(event: RoomEvent) -> AdmissionRecord | None:
+    """The admission record an event makes (a host's or the API's admit or deny), or None."""
+    outcome = OUTCOMES.get(event.type)
+    if outcome is None or event.participant_id is None:
         return None
+    return AdmissionRecord(event.room_id, event.participant_id, outcome, event.by or API, event.at)

@@ -51,7 +51,7 @@ EVENT_TYPES: dict[str, str] = {
     "room.started": "the first person arrived in the live room",
     "room.ended": "a host or the integrator ended the meeting for everyone",
     "participant.joined": "someone entered the call (on arrival, or when let in from the lobby) (data: role)",
-    "participant.left": "someone left for good (data: reason)",
+    "participant.left": "someone left for good, from the call or the lobby (data: reason, from)",
     "lobby.waiting": "someone arrived and waits in the lobby (data: party)",
     "lobby.admitted": "a host (by) or the integrator let someone in from the lobby",
     "lobby.denied": "a host (by) or the integrator turned someone away from the lobby",

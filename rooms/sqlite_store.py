@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from rooms.admissions import AdmissionOutcome, AdmissionRecord
+from rooms.admissions import AdmissionOutcome, AdmissionRecord, record_of
 from rooms.audit import GENESIS, AuditCheck, AuditEntry, chain_hash, verify
 from rooms.clock import MICROSECOND, from_micros, to_micros
 from rooms.errors import Conflict, IdempotencyConflict, NotFound
@@ -378,20 +378,6 @@ class SqliteRoomStore:
 
         return await self._call(run, write=True)
 
-    async def record_admission(self, record: AdmissionRecord) -> None:
-        def run(conn: sqlite3.Connection) -> None:
-            if conn.execute("SELECT 1 FROM participants WHERE id = ? AND room_id = ?",
-                            (record.participant_id, record.room_id)).fetchone() is None:
-                raise NotFound("no such participant in the room")
-            conn.execute(
-                "INSERT INTO admissions (room_id, participant_id, outcome, decided_by, at_us)"
-                " VALUES (?,?,?,?,?)",
-                (record.room_id, record.participant_id, record.outcome.value, record.by,
-                 to_micros(record.at)),
-            )
-
-        await self._call(run, write=True)
-
     async def latest_admissions(self, room_ids: Sequence[str]) -> dict[str, AdmissionRecord]:
         def run(conn: sqlite3.Connection) -> dict[str, AdmissionRecord]:
             marks = ",".join("?" * len(room_ids))
@@ -463,6 +449,7 @@ def _append_events(conn: sqlite3.Connection, events: Sequence[RoomEvent]) -> int
             " VALUES (?,?,?,?,?,?,?,?)",
             (event.tenant, event.room_id, seq, event.type, to_micros(event.at), body, previous, digest),
         )
+        _project_admission(conn, event)
         conn.execute(
             "INSERT INTO audit_heads (room_id, seq, hash) VALUES (?,?,?)"
             " ON CONFLICT (room_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
@@ -471,6 +458,20 @@ def _append_events(conn: sqlite3.Connection, events: Sequence[RoomEvent]) -> int
         assert cursor.lastrowid is not None
         queued += queue_deliveries(conn, event, cursor.lastrowid, seq, digest)
     return queued
+
+
+def _project_admission(conn: sqlite3.Connection, event: RoomEvent) -> None:
+    """Keep a host's (or the API's) admit or deny as the participant's admission record too."""
+    record = record_of(event)
+    if record is None:
+        return
+    if conn.execute("SELECT 1 FROM participants WHERE id = ? AND room_id = ?",
+                    (record.participant_id, record.room_id)).fetchone() is None:
+        raise NotFound("no such participant in the room")
+    conn.execute(
+        "INSERT INTO admissions (room_id, participant_id, outcome, decided_by, at_us) VALUES (?,?,?,?,?)",
+        (record.room_id, record.participant_id, record.outcome.value, record.by, to_micros(record.at)),
+    )
 
 
 def _entry_from_row(row: sqlite3.Row) -> AuditEntry:

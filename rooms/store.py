@@ -136,9 +136,6 @@ class RoomStore(Protocol):
     async def audited_rooms(self) -> list[str]:
         """The ids of every room with an audit chain."""
 
-    async def record_admission(self, record: AdmissionRecord) -> None:
-        """Append an admission decision (rooms.admissions); NotFound when the room has no such participant."""
-
     async def latest_admissions(self, room_ids: Sequence[str]) -> dict[str, AdmissionRecord]:
         """The latest admission decision of every participant of these rooms that has one, by participant id."""
 

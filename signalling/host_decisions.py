@@ -27,10 +27,11 @@ __all__ = ["BookedDecisions", "HostDecisions", "NoDecisions"]
 class HostDecisions(Protocol):
     """Where live rooms send a host's decisions that the booking records."""
 
-    async def remove_participant(self, tenant: str, room_id: str, participant_id: str) -> None:
-        """Withdraw the participant's invitation; their sessions end (`participant_removed`)."""
+    async def remove_participant(self, tenant: str, room_id: str, participant_id: str, by: str) -> None:
+        """Withdraw the participant's invitation (*by*: the host's participant id); their sessions end
+        (`participant_removed`)."""
 
-    async def end_meeting(self, tenant: str, room_id: str) -> None:
+    async def end_meeting(self, tenant: str, room_id: str, by: str) -> None:
         """End the meeting: the room is ``ended`` and every session ends (`room_ended`)."""
 
 
@@ -40,15 +41,15 @@ class BookedDecisions:
     def __init__(self, bookings: Bookings) -> None:
         self.bookings = bookings
 
-    async def remove_participant(self, tenant: str, room_id: str, participant_id: str) -> None:
+    async def remove_participant(self, tenant: str, room_id: str, participant_id: str, by: str) -> None:
         try:
-            await self.bookings.remove(tenant, room_id, participant_id)
+            await self.bookings.remove(tenant, room_id, participant_id, by)
         except NotFound as exc:  # removed meanwhile (by the API, or another host)
             raise NotJoined("that participant is no longer invited to this meeting") from exc
 
-    async def end_meeting(self, tenant: str, room_id: str) -> None:
+    async def end_meeting(self, tenant: str, room_id: str, by: str) -> None:
         try:
-            await self.bookings.end(tenant, room_id)
+            await self.bookings.end(tenant, room_id, by)
         except (NotFound, Conflict) as exc:  # cancelled meanwhile: nothing is live to end
             raise NotJoined("this meeting is no longer live") from exc
 
@@ -56,8 +57,8 @@ class BookedDecisions:
 class NoDecisions:
     """Live rooms without a booking service (tools, tests that need none): the decisions are refused."""
 
-    async def remove_participant(self, tenant: str, room_id: str, participant_id: str) -> None:
+    async def remove_participant(self, tenant: str, room_id: str, participant_id: str, by: str) -> None:
         raise Forbidden("participants cannot be removed here")
 
-    async def end_meeting(self, tenant: str, room_id: str) -> None:
+    async def end_meeting(self, tenant: str, room_id: str, by: str) -> None:
         raise Forbidden("meetings cannot be ended here")

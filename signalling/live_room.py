@@ -18,8 +18,8 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any, Protocol
 
-from rooms.admissions import API, AdmissionOutcome, AdmissionRecord, AdmissionSink, NoAdmissionRecords
 from rooms.clock import Clock
+from rooms.events import API, EventSink, NoEvents, RoomEvent, Scalar
 from rooms.model import Participant, Role, Room
 from rooms.revocation import Revocation, RevocationReason
 from sfu import (
@@ -91,6 +91,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+#: Events that are a host's (or the integrator's) decision: they name who decided (``by``).
+DECISIONS = frozenset({"lobby.admitted", "lobby.denied", "participant.muted_by_host"})
 RECONNECT_GRACE = 30.0
 #: Seconds a new media connection has to connect before it is closed and freed (idle ICE).
 ICE_DEADLINE = 30.0
@@ -137,6 +139,7 @@ class LiveRoom:
         self.members: dict[str, Member] = {}
         self.workflow = rooms.workflows.of(room)
         self.locked = False
+        self.started = False  # room.started told (the first arrival in this live room)
         self.denied: set[str] = set()  # turned away by a host: refused while the room is live
         self.speakers = ActiveSpeakerDetector()
         self.speakers.on_change.connect(self._speaker_changed)
@@ -281,8 +284,11 @@ class LiveRoom:
             raise NotWaiting("that participant is not waiting in the lobby")
         return member
 
-    async def _let_in(self, member: Member) -> None:
-        """Move a waiting member into the call: they get ``admitted``, the call ``participant_joined``."""
+    async def _let_in(self, member: Member, sender: Member | None) -> None:
+        """Move a waiting member into the call, a host's (*sender*'s, or the API's) decision: they get
+        ``admitted``, the call ``participant_joined``."""
+        await self._event("lobby.admitted", member, sender)
+        await self._event("participant.joined", member, data={"role": member.role.value})
         member.state = ParticipantState.IN_CALL
         if member.sid is not None:
             await self._rooms.notifier.enter_call(member.sid, self.id)
@@ -297,9 +303,7 @@ class LiveRoom:
         if message.participant_id in self.denied and message.participant_id not in self.members:
             self.denied.discard(message.participant_id)  # re-admitted: their link works again
             return {}
-        member = self._waiting(message.participant_id)
-        await self._let_in(member)
-        await self._record(member, AdmissionOutcome.ADMITTED, sender)
+        await self._let_in(self._waiting(message.participant_id), sender)
         await self._lobby_changed()
         return {}
 
@@ -307,8 +311,7 @@ class LiveRoom:
     async def _on_admit_all(self, sender: Member | None, message: AdmitAll) -> dict[str, Any]:
         self._moderator(sender)
         for member in [m for m in self.members.values() if m.state is ParticipantState.WAITING]:
-            await self._let_in(member)
-            await self._record(member, AdmissionOutcome.ADMITTED, sender)
+            await self._let_in(member, sender)
         await self._lobby_changed()
         return {}
 
@@ -317,25 +320,28 @@ class LiveRoom:
         self._moderator(sender)
         member = self._waiting(message.participant_id)
         self.denied.add(member.id)
+        await self._event("lobby.denied", member, sender)
         if member.sid is not None:  # host_message: the host's own words, or null (the page words it then)
             await self._rooms.notifier.drop(member.sid, Denied.code, message.message
                                             or "a host did not let you into this meeting", "session",
                                             {"host_message": message.message})
         log.info("participant denied room=%s participant=%s", self.id, member.id)
         await self.depart(member, "denied")
-        await self._record(member, AdmissionOutcome.DENIED, sender)
         return {}
 
-    async def _record(self, member: Member, outcome: AdmissionOutcome, sender: Member | None) -> None:
-        """Keep a host's (or the integrator's) decision on a waiting member: the identity confirmation of
-        docs/policy.md, recorded once the decision took effect (so exactly once; rooms.admissions)."""
-        record = AdmissionRecord(self.id, member.id, outcome, API if sender is None else sender.id,
-                                 self._rooms.clock.now())
+    async def _event(self, kind: str, member: Member | None = None, sender: Member | None = None, *,
+                     by: str | None = None, data: dict[str, Scalar] | None = None) -> None:
+        """Record what happened (rooms.events: the audit chain and the webhooks' outbox), about *member*,
+        done by *sender* (a host; None with *by* unset: the API when a decision, nobody otherwise).
+        A host's admit or deny is the identity confirmation of docs/policy.md (rooms.admissions)."""
+        if by is None and kind in DECISIONS:
+            by = API if sender is None else sender.id
+        event = RoomEvent(kind, self.room.tenant, self.id, self._rooms.clock.now(),
+                          None if member is None else member.id, by, data or {})
         try:
-            await self._rooms.admission_log.record_admission(record)
-        except Exception:  # the decision stands; the operator must learn that its record is missing
-            log.exception("admission not recorded room=%s participant=%s outcome=%s", self.id, member.id,
-                          outcome.value)
+            await self._rooms.events.record_events([event])
+        except Exception:  # what happened stands; the operator must learn that its record is missing
+            log.exception("event not recorded room=%s type=%s participant=%s", self.id, kind, event.participant_id)
 
     @handles(Lock)
     async def _on_lock(self, sender: Member | None, message: Lock) -> dict[str, Any]:
@@ -373,6 +379,7 @@ class LiveRoom:
         member = self._present(message.participant_id)
         member.host_muted.add(message.kind)
         self._hold_media(member)  # the SFU stops forwarding it now, whatever the client does
+        await self._event("participant.muted_by_host", member, sender, data={"kind": message.kind})
         log.info("participant muted by host room=%s participant=%s kind=%s", self.id, member.id, message.kind)
         await self._tell(member, "muted_by_host", {"kind": message.kind})
         await self.set_muted(member, message.kind, True)
@@ -473,7 +480,7 @@ class LiveRoom:
         if member.participant.role is Role.HOST:
             raise Forbidden("a host cannot be removed from the call")
         log.info("participant removal by a host room=%s participant=%s host=%s", self.id, member.id, sender.id)
-        await self._rooms.decisions.remove_participant(self.room.tenant, self.id, member.id)
+        await self._rooms.decisions.remove_participant(self.room.tenant, self.id, member.id, sender.id)
         return {}
 
     @handles(EndMeeting)
@@ -481,7 +488,7 @@ class LiveRoom:
         """End the meeting for everyone, through the booking service as the API's ``POST …/end`` does."""
         self._moderator(sender)
         log.info("meeting end by a host room=%s host=%s", self.id, sender.id)
-        await self._rooms.decisions.end_meeting(self.room.tenant, self.id)
+        await self._rooms.decisions.end_meeting(self.room.tenant, self.id, sender.id)
         return {}
 
     @handles(LiveView)
@@ -521,7 +528,14 @@ class LiveRoom:
             raise Denied("a host did not let you into this meeting")
         member = Member(participant, self.id, sid=sid, state=self._admission(participant),
                         since=self._rooms.clock.now())
+        if not self.started:
+            self.started = True
+            await self._event("room.started")
         self.members[participant.id] = member
+        if member.state is ParticipantState.WAITING:
+            await self._event("lobby.waiting", member, data={"party": participant.party.value})
+        else:
+            await self._event("participant.joined", member, data={"role": member.role.value})
         if sid is not None and member.state is not ParticipantState.WAITING:
             await self._rooms.notifier.enter_call(sid, self.id)
         await self._rooms.presence.joined(self.id, participant.id, self._rooms.clock.now())
@@ -582,6 +596,7 @@ class LiveRoom:
         if not waited:
             await self.broadcast("participant_left", {"id": member.id, "reason": reason})
         log.info("participant left room=%s participant=%s reason=%s", self.id, member.id, reason)
+        await self._event("participant.left", member, data={"reason": reason, "from": "lobby" if waited else "call"})
         await self.workflow.left(self, member, reason)
         if not self.members:
             self._rooms.forget(self)
@@ -826,10 +841,10 @@ class LiveRooms:
         ice_deadline: float = ICE_DEADLINE,
         workflows: Workflows | None = None,
         decisions: HostDecisions | None = None,
-        admission_log: AdmissionSink | None = None,
+        events: EventSink | None = None,
     ) -> None:
-        #: Where hosts' admit/deny decisions are kept (the store; through the link in a media worker).
-        self.admission_log: AdmissionSink = admission_log or NoAdmissionRecords()
+        #: Where live rooms' events go (the store's audit chain and outbox; through the link in a media worker).
+        self.events: EventSink = events or NoEvents()
         self.workflows = workflows or Workflows()
         self.decisions: HostDecisions = decisions or NoDecisions()  # a host's removals and ends
         self.sfu = sfu

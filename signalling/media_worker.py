@@ -15,12 +15,12 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from rooms.admissions import AdmissionRecord
 from rooms.clock import SystemClock
+from rooms.events import RoomEvent
 from rooms.revocation import Revocation, RevocationReason
 from sfu import Sfu, SfuConfig
 from signalling.live_room import LiveRooms
@@ -31,7 +31,7 @@ from signalling.wire import participant_from_wire, room_from_wire
 from signalling.worker_link import Link, LinkClosed
 from signalling.workflow import Workflows, load_workflows
 
-__all__ = ["LinkAdmissions", "LinkDecisions", "LinkNotifier", "LinkPresence", "main", "serve"]
+__all__ = ["LinkDecisions", "LinkEvents", "LinkNotifier", "LinkPresence", "main", "serve"]
 
 log = logging.getLogger(__name__)
 TOTALS_EVERY = 1.0
@@ -84,14 +84,14 @@ class LinkPresence:
         await _tell(self.link, "left", room_id=room_id, participant_id=participant_id)
 
 
-class LinkAdmissions:
-    """The worker's `AdmissionSink`: the front holds the store, so each record goes there, in order."""
+class LinkEvents:
+    """The worker's `EventSink`: the front holds the store, so its rooms' events go there, in order."""
 
     def __init__(self, link: Link) -> None:
         self.link = link
 
-    async def record_admission(self, record: AdmissionRecord) -> None:
-        await _tell(self.link, "admission", **record.as_json())
+    async def record_events(self, events: Sequence[RoomEvent]) -> None:
+        await _tell(self.link, "events", events=[event.as_json() for event in events])
 
 
 class LinkDecisions:
@@ -101,11 +101,12 @@ class LinkDecisions:
     def __init__(self, link: Link) -> None:
         self.link = link
 
-    async def remove_participant(self, tenant: str, room_id: str, participant_id: str) -> None:
-        await self.link.call("remove_participant", tenant=tenant, room_id=room_id, participant_id=participant_id)
+    async def remove_participant(self, tenant: str, room_id: str, participant_id: str, by: str) -> None:
+        await self.link.call("remove_participant", tenant=tenant, room_id=room_id, participant_id=participant_id,
+                             by=by)
 
-    async def end_meeting(self, tenant: str, room_id: str) -> None:
-        await self.link.call("end_meeting", tenant=tenant, room_id=room_id)
+    async def end_meeting(self, tenant: str, room_id: str, by: str) -> None:
+        await self.link.call("end_meeting", tenant=tenant, room_id=room_id, by=by)
 
 
 async def _call(service: LocalRoomService, method: str, p: dict[str, Any]) -> Any:
@@ -153,7 +154,7 @@ async def serve(sock: socket.socket, media: SfuConfig, grace: float, workflows: 
         on_room_closed=room_closed,
         workflows=workflows,
         decisions=LinkDecisions(link),
-        admission_log=LinkAdmissions(link),
+        events=LinkEvents(link),
     )
     service = LocalRoomService(rooms)
 

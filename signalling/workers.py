@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from rooms.admissions import AdmissionRecord, AdmissionSink, NoAdmissionRecords
+from rooms.events import EventSink, NoEvents, RoomEvent
 from rooms.model import Participant, Room
 from rooms.presence import LivePresence
 from rooms.revocation import Revocation
@@ -108,14 +108,14 @@ class WorkerRoomService:
         placement: RoomPlacement | None = None,
         workflows: Workflows | None = None,
         decisions: HostDecisions | None = None,
-        admission_log: AdmissionSink | None = None,
+        events: EventSink | None = None,
     ) -> None:
         if count < 1:
             raise ValueError("WorkerRoomService needs at least one worker")
         self.count = count
         self.notifier = notifier
         self.presence = presence
-        self.admission_log: AdmissionSink = admission_log or NoAdmissionRecords()  # the workers' rooms' records
+        self.events: EventSink = events or NoEvents()  # the workers' rooms' events (the store)
         self.decisions: HostDecisions = decisions or NoDecisions()  # what a worker's host decides
         self.placement = placement or LeastLoadedPlacement(count)
         media = media or SfuConfig()
@@ -200,8 +200,8 @@ class WorkerRoomService:
             await self.presence.publishing(p["room_id"], p["participant_id"], frozenset(p["kinds"]))
         elif name == "left":
             await self.presence.left(p["room_id"], p["participant_id"])
-        elif name == "admission":
-            await self.admission_log.record_admission(AdmissionRecord.from_json(p))
+        elif name == "events":
+            await self.events.record_events([RoomEvent.from_json(e) for e in p["events"]])
         elif name == "room_closed":
             # Release only if no call for the room left after the worker closed it: a
             # later call (an arrival) may be on its way to reopen it on the same worker.
@@ -220,9 +220,9 @@ class WorkerRoomService:
         """A worker's room asks the front for a host's decision, which only the front's booking service
         can record; its revocation calls the worker back (served concurrently) before this answers."""
         if method == "remove_participant":
-            await self.decisions.remove_participant(p["tenant"], p["room_id"], p["participant_id"])
+            await self.decisions.remove_participant(p["tenant"], p["room_id"], p["participant_id"], p["by"])
         elif method == "end_meeting":
-            await self.decisions.end_meeting(p["tenant"], p["room_id"])
+            await self.decisions.end_meeting(p["tenant"], p["room_id"], p["by"])
         else:
             raise ValueError(f"unknown call from a media worker: {method[:40]!r}")
 

@@ -1,6 +1,7 @@
 """Admission records in the SQLite store (real files): appended, the latest shown, kept across a reopen,
 migrated onto an existing file, refused for a participant the room does not have; and any record
-round-trips exactly, through the store and through its JSON form (the worker link's)."""
+round-trips exactly, through the store and through its event's JSON form (the worker link's). Records
+come from the room events of a host's or the API's admit and deny (rooms.events)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rooms.admissions import API, AdmissionOutcome, AdmissionRecord
+from rooms.admissions import API, AdmissionOutcome, AdmissionRecord, record_of
 from rooms.errors import NotFound
+from rooms.events import RoomEvent
 from rooms.migrations import MIGRATIONS
 from rooms.model import ConferencingModel, Kind, Participant, Party, Role, Room
 from rooms.sqlite_store import SqliteRoomStore
@@ -38,6 +40,16 @@ def record(rid: str, who: str, outcome: AdmissionOutcome, by: str, minute: int) 
     return AdmissionRecord(rid, f"{rid}-{who}", outcome, by, T0 + timedelta(minutes=minute))
 
 
+def event_of(r: AdmissionRecord) -> RoomEvent:
+    """The room event a host's (or the API's) decision is (live rooms record these)."""
+    kind = "lobby.admitted" if r.outcome is ADMITTED else "lobby.denied"
+    return RoomEvent(kind, "portal", r.room_id, r.at, r.participant_id, r.by)
+
+
+async def keep(store: SqliteRoomStore, r: AdmissionRecord) -> None:
+    await store.record_events([event_of(r)])
+
+
 async def opened(path: Path) -> SqliteRoomStore:
     store = SqliteRoomStore(path)
     await store.open()
@@ -52,7 +64,7 @@ async def test_the_latest_decision_of_each_participant_is_shown(tmp_path: Path) 
     admitted = record("r1", "c1", ADMITTED, API, 2)  # the API let them in after a host had said no
     other = record("r2", "c2", ADMITTED, "r2-host", 1)
     for r in (denied, admitted, other):
-        await store.record_admission(r)
+        await keep(store, r)
     assert await store.latest_admissions(["r1"]) == {"r1-c1": admitted}
     assert await store.latest_admissions(["r1", "r2"]) == {"r1-c1": admitted, "r2-c2": other}
     assert await store.latest_admissions(["r2", "nowhere"]) == {"r2-c2": other}
@@ -66,7 +78,7 @@ async def test_records_are_appended_in_named_columns_and_survive_a_reopen(tmp_pa
     kept = [record("r1", "c1", DENIED, "r1-host", 1), record("r1", "c1", ADMITTED, "r1-host", 2),
             record("r1", "c2", ADMITTED, API, 3)]
     for r in kept:
-        await store.record_admission(r)
+        await keep(store, r)
     await store.close()
     store = await opened(tmp_path / "s.db")
     assert await store.latest_admissions(["r1"]) == {"r1-c1": kept[1], "r1-c2": kept[2]}
@@ -85,9 +97,9 @@ async def test_a_participant_the_room_does_not_have_is_refused(tmp_path: Path) -
     await store.create_room(a2c_room("r1"), None)
     await store.create_room(a2c_room("r2"), None)
     with pytest.raises(NotFound):
-        await store.record_admission(record("r1", "nobody", ADMITTED, API, 1))
+        await keep(store, record("r1", "nobody", ADMITTED, API, 1))
     with pytest.raises(NotFound):  # a participant of another room
-        await store.record_admission(AdmissionRecord("r1", "r2-c1", ADMITTED, API, T0))
+        await keep(store, AdmissionRecord("r1", "r2-c1", ADMITTED, API, T0))
     assert await store.latest_admissions(["r1", "r2"]) == {}
     await store.close()
 
@@ -104,7 +116,7 @@ async def test_a_file_of_the_previous_schema_is_migrated_and_keeps_its_rooms(tmp
     conn.close()
     store = await opened(path)
     assert await store.get_room("r1") == a2c_room("r1")
-    await store.record_admission(record("r1", "c1", ADMITTED, "r1-host", 1))
+    await keep(store, record("r1", "c1", ADMITTED, "r1-host", 1))
     assert list(await store.latest_admissions(["r1"])) == ["r1-c1"]
     await store.close()
     conn = sqlite3.connect(path)
@@ -125,14 +137,14 @@ records = st.builds(AdmissionRecord, room_id=st.just("r1"), participant_id=st.sa
 
 @given(records)
 def test_any_record_round_trips_through_json_and_the_store(r: AdmissionRecord) -> None:
-    assert AdmissionRecord.from_json(r.as_json()) == r  # the worker link's form
+    assert record_of(RoomEvent.from_json(event_of(r).as_json())) == r  # the worker link's form
 
     async def run() -> AdmissionRecord:
         with tempfile.TemporaryDirectory() as tmp:
             store = await opened(Path(tmp) / "s.db")
             try:
                 await store.create_room(a2c_room("r1"), None)
-                await store.record_admission(r)
+                await keep(store, r)
                 return (await store.latest_admissions(["r1"]))[r.participant_id]
             finally:
                 await store.close()

@@ -114,12 +114,12 @@ class FakeDecisions:
         if self.revoke is not None:
             await self.revoke(revocation)
 
-    async def remove_participant(self, tenant: str, room_id: str, participant_id: str) -> None:
-        await self._decide(("remove", tenant, room_id, participant_id),
+    async def remove_participant(self, tenant: str, room_id: str, participant_id: str, by: str) -> None:
+        await self._decide(("remove", tenant, room_id, participant_id, by),
                            Revocation(room_id, RevocationReason.PARTICIPANT_REMOVED, participant_id))
 
-    async def end_meeting(self, tenant: str, room_id: str) -> None:
-        await self._decide(("end", tenant, room_id), Revocation(room_id, RevocationReason.ROOM_ENDED))
+    async def end_meeting(self, tenant: str, room_id: str, by: str) -> None:
+        await self._decide(("end", tenant, room_id, by), Revocation(room_id, RevocationReason.ROOM_ENDED))
 
 
 # -- media ----------------------------------------------------------------------------------------------

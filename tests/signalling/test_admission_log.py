@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 
-from rooms.admissions import API, AdmissionOutcome, AdmissionRecord
+from rooms.admissions import API, AdmissionOutcome, AdmissionRecord, record_of
+from rooms.events import RoomEvent
 from signalling.member import ParticipantState
 from signalling.messages import Admit, AdmitAll, Deny, Lock
 from tests.conftest import auth
@@ -32,23 +33,28 @@ SECOND = ("Adam Drugi", "member", "citizen")
 
 
 class Recorded:
-    """An `AdmissionSink` that keeps the records in memory; *fail*: raise instead (a store gone)."""
+    """An `EventSink` that keeps the events in memory; *fail*: raise instead (a store gone)."""
 
     def __init__(self) -> None:
-        self.records: list[AdmissionRecord] = []
+        self.events: list[RoomEvent] = []
         self.fail = False
 
-    async def record_admission(self, record: AdmissionRecord) -> None:
+    async def record_events(self, events: Sequence[RoomEvent]) -> None:
         if self.fail:
             raise RuntimeError("the store is gone")
-        self.records.append(record)
+        self.events += events
+
+    @property
+    def records(self) -> list[AdmissionRecord]:
+        """The admission records the store would keep of these events."""
+        return [r for r in map(record_of, self.events) if r is not None]
 
 
 @pytest.fixture
 async def kept() -> AsyncIterator[tuple[World, Recorded]]:
     """The unit-test world (an A2C room: ``a`` hosts, ``w`` is a citizen who waits), its records kept."""
     recorded = Recorded()
-    world = build_world(admission_log=recorded)
+    world = build_world(events=recorded)
     yield world, recorded
     await world.service.close()
 
@@ -104,8 +110,8 @@ async def test_an_unrecorded_decision_stands_and_is_logged(kept: tuple[World, Re
         assert await world.send("a", Admit("w")) == {}
     assert world.member("w").state is ParticipantState.IN_CALL
     logged = [r.getMessage() for r in caplog.records if r.name == "signalling.live_room"]
-    assert logged == [f"admission not recorded room={ROOM_ID} participant=w outcome=admitted"]
-    assert "Person" not in logged[0]  # ids only, never names
+    assert f"event not recorded room={ROOM_ID} type=lobby.admitted participant=w" in logged
+    assert not any("Person" in line for line in logged)  # ids only, never names
 
 
 # -- on a real node --------------------------------------------------------------------------------------

@@ -123,7 +123,7 @@ async def test_a_host_removes_a_member_through_the_booking(world: World) -> None
     await world.answer_all("c")
     assert any(t.startswith("b.") for t in world.subscriber("c").sending)
     assert await world.send("a", RemoveParticipant("b")) == {}
-    assert world.decisions.calls == [("remove", "portal", ROOM_ID, "b")]  # the booking's path, by tenant
+    assert world.decisions.calls == [("remove", "portal", ROOM_ID, "b", "a")]  # the booking's path, by the host
     assert world.live.member("b") is None and publisher.closed
     left = world.notifier.broadcasts(ROOM_ID, "participant_left")
     assert [c.data for c in left] == [{"id": "b", "reason": "participant_removed"}]
@@ -166,7 +166,7 @@ async def test_a_host_ends_the_meeting_for_everyone(world: World) -> None:
         await world.arrive(pid)
     publisher = await world.publish("b")
     assert await world.send("a", EndMeeting()) == {}
-    assert world.decisions.calls == [("end", "portal", ROOM_ID)]
+    assert world.decisions.calls == [("end", "portal", ROOM_ID, "a")]
     assert world.rooms.get(ROOM_ID) is None and world.closed_rooms == [ROOM_ID]
     assert publisher.closed and world.sfu.publishers == {} and world.sfu.subscribers == {}
     reasons = {c.data["id"]: c.data["reason"] for c in world.notifier.broadcasts(ROOM_ID, "participant_left")}
@@ -208,7 +208,7 @@ def test_a_removal_removes_exactly_a_present_non_host_or_is_refused(sender: str,
             else:
                 assert allowed
                 assert set(world.live.members) == before - {target}
-                assert world.decisions.calls == [("remove", "portal", ROOM_ID, target)]
+                assert world.decisions.calls == [("remove", "portal", ROOM_ID, target, "a")]
         finally:
             await world.service.close()
 
