@@ -5,6 +5,7 @@ with the same link while the room is live. The host's page with people waiting p
 from __future__ import annotations
 
 import re
+import urllib.request
 from typing import Any
 
 from playwright.async_api import Browser, Page
@@ -33,6 +34,15 @@ NOTHING_RECEIVED_JS = """() => {
   return {subscriber: k.subscriber, publisher: k.publisher, offers: k.call.ignoredOffers,
           tracks: k.call.trackInfo.size, view: k.view, state: k.state};
 }"""
+
+
+def forwarded_packets(node: ServerProcess) -> float:
+    """The node's SFU counter of RTP packets forwarded to subscribers (every room of the node)."""
+    with urllib.request.urlopen(f"{node.url}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    found = re.search(r"^konsylium_forwarded_packets_total (\S+)$", text, re.M)
+    assert found is not None, "the node exposes konsylium_forwarded_packets_total"
+    return float(found.group(1))
 
 
 def a2c_room(node: ServerProcess, *citizens: str) -> dict[str, Any]:
@@ -91,13 +101,18 @@ async def test_a_citizen_waits_until_the_official_admits_them_then_both_see_each
     # Nobody but the hosts learns of her: no tile on the official's page.
     assert await page_jan.locator(f'.tile[data-participant-id="{anna["id"]}"]').count() == 0
 
-    # While Jan publishes, for several seconds, nothing reaches the waiting page and it sends nothing.
+    # While Jan publishes, for several seconds, nothing reaches the waiting page and it sends nothing;
+    # the SFU says so too: it forwards no packet (Jan is the only one publishing and nobody else is in).
+    await until(page_jan, "() => window.konsylium.publisher?.connectionState === 'connected'", what="Jan publishing",
+                node=node)
+    forwarded_before = forwarded_packets(node)
     for _ in range(6):
         got = await page_anna.evaluate(NOTHING_RECEIVED_JS)
         assert got == {"subscriber": None, "publisher": None, "offers": 0, "tracks": 0,
                        "view": "waiting", "state": "waiting"}, got
         assert await page_anna.evaluate(REMOTE_VIDEOS_JS) == 0
         await page_anna.wait_for_timeout(1000)
+    assert forwarded_packets(node) == forwarded_before, "the SFU forwarded media while the only other one waited"
     # The waiting time goes on by itself.
     await until(page_jan, "([pid, before]) => document.querySelector("
                 "`#lobby-list li[data-participant-id='${pid}'] .lobby-waited`).textContent !== before",
@@ -115,6 +130,7 @@ async def test_a_citizen_waits_until_the_official_admits_them_then_both_see_each
     await until(page_anna, VIDEO_PLAYING_JS, jan["id"], what="Jan's video at Anna", node=node)
     await until(page_jan, VIDEO_PLAYING_JS, anna["id"], what="Anna's video at Jan", node=node)
     await until(page_anna, "() => window.konsylium.state === 'connected'", what="Anna connected", node=node)
+    assert forwarded_packets(node) > forwarded_before  # the counter counts: now the SFU forwards to her
     assert "Gospodarz wpuścił Cię do spotkania" in await page_anna.locator("#announcer").inner_text()
     await page_jan.get_by_role("heading", name="Poczekalnia (0)").wait_for()
     assert await lobby_names(page_jan) == []
