@@ -4,15 +4,10 @@
 // message. New messages from others are announced politely and counted on the toggle while the
 // panel is closed. The history comes with every `welcome` (and `admitted`): the list is rebuilt then.
 
+import { el, whileCurrent } from "./dom.js";
+
 const MAX_LENGTH = 1000;
 const ANNOUNCE_MAX = 200;
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 export class ChatPanel {
   /**
@@ -114,9 +109,7 @@ export class ChatPanel {
     this.build();
     this.call = call;
     this.toggle.hidden = false;
-    const mine = (fn) => (...args) => {
-      if (this.call === call) fn(...args);
-    };
+    const mine = whileCurrent(this, call);
     call.addEventListener("welcome", mine((e) => this.onWelcome(e.detail)));
     for (const type of ["joined", "updated"]) {
       call.addEventListener(type, mine((e) => e.detail?.id && this.names.set(e.detail.id, e.detail.name)));

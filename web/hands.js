@@ -3,12 +3,7 @@
 // the queue itself, in order, above the tiles while anyone's hand is up; a host gets "Opuść rękę"
 // for each person. The server's `hands {queue}` (and the `welcome`'s `hands`) is the one truth.
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+import { el, whileCurrent } from "./dom.js";
 
 export class HandsPanel {
   /**
@@ -66,9 +61,7 @@ export class HandsPanel {
     this.build();
     this.call = call;
     this.toggle.hidden = false;
-    const mine = (fn) => (...args) => {
-      if (this.call === call) fn(...args);
-    };
+    const mine = whileCurrent(this, call);
     call.addEventListener("welcome", mine((e) => this.onWelcome(e.detail)));
     for (const type of ["joined", "updated"]) {
       call.addEventListener(type, mine((e) => {

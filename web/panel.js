@@ -13,12 +13,7 @@
 // member again offers "Włącz mikrofon i kamerę" on the same connection. Removal and the end of the
 // meeting are final codes: the page's end view says why.
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+import { el, whileCurrent } from "./dom.js";
 
 /** A button whose visible word is `word` and whose accessible name is "word name". */
 function namedButton(word, name, className) {
@@ -164,9 +159,7 @@ export class PeoplePanel {
     this.build();
     this.call = call;
     this.toggle.hidden = false;
-    const mine = (fn) => (...args) => {
-      if (this.call === call) fn(...args);
-    };
+    const mine = whileCurrent(this, call);
     call.addEventListener("welcome", mine((e) => {
       this.setHost(e.detail?.you?.role === "host" && e.detail?.you?.state !== "waiting");
       this.render();
@@ -400,9 +393,7 @@ export class HostRequests {
     this.call = call;
     this.role = null;
     this.hide();
-    const mine = (fn) => (...args) => {
-      if (this.call === call) fn(...args);
-    };
+    const mine = whileCurrent(this, call);
     call.addEventListener("welcome", mine((e) => {
       if (e.detail?.you) this.roleIs(e.detail.you.role);
     }));
