@@ -266,6 +266,9 @@ def _schemas() -> dict[str, Any]:
                             "muted": {"type": "object", "required": ["audio", "video"],
                                       "properties": {"audio": {"type": "boolean"},
                                                      "video": {"type": "boolean"}}},
+                            "sharing": {"type": "boolean", "description": "sharing their screen now"},
+                            "hand_raised_at": {**NULLABLE_TIME, "description": "when they raised their hand "
+                                               "(the queue is in this order), or null"},
                         },
                     },
                 },

@@ -494,9 +494,11 @@ class LiveRoom:
     @handles(LiveView)
     async def _on_live_view(self, sender: None, message: LiveView) -> dict[str, Any]:
         """Who is here and in which state, for the integrator (``GET …/live``)."""
-        return {"participants": [{**m.view(), "display_name": m.participant.display_name,
-                                  "connected_at": m.since.isoformat()} for m in self.members.values()],
-                "locked": self.locked}
+        def api_view(m: Member) -> dict[str, Any]:  # the API's names: display_name; state says reconnecting
+            shown = {k: v for k, v in m.view().items() if k not in ("name", "connection")}
+            return {**shown, "display_name": m.participant.display_name, "connected_at": m.since.isoformat()}
+
+        return {"participants": [api_view(m) for m in self.members.values()], "locked": self.locked}
 
     # -- arrival and departure ----------------------------------------------
 

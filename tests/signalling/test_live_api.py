@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rooms.openapi import openapi_document
 from tests.conftest import auth
 from tests.signalling.clients import Client, until
 from tests.signalling.conftest import CITIZEN, DOCTOR, PATIENT, LiveNode, running_node
@@ -58,6 +59,9 @@ async def test_the_live_view_shows_who_waits_and_who_is_in(live: LiveNode) -> No
     assert by_id[doctor_p["id"]]["state"] == "in_call" and by_id[citizen_p["id"]]["state"] == "waiting"
     assert by_id[citizen_p["id"]]["muted"] == {"audio": False, "video": False}
     assert by_id[citizen_p["id"]]["publishing"] == [] and by_id[doctor_p["id"]]["role"] == "host"
+    assert (by_id[doctor_p["id"]]["sharing"], by_id[doctor_p["id"]]["hand_raised_at"]) == (False, None)
+    schema = openapi_document("http://x")["components"]["schemas"]["Live"]["properties"]["participants"]["items"]
+    assert set(by_id[doctor_p["id"]]) <= set(schema["properties"])  # every field the view has is documented
     assert await live.connected(room["id"]) == [doctor_p["id"], citizen_p["id"]]
     status, _ = await call(live, "GET", f"{room['id']}/live", tenant="clinic")
     assert status == 404  # another tenant's room
