@@ -252,6 +252,8 @@ const ownMedia = {
   },
   stopPublishing() {
     call?.stopPublishing();
+    share.stopTrack(); // a viewer shares no screen either (the server closed the publish connection)
+    share.render();
     stopLocalMedia();
     refreshOwnMedia();
   },

@@ -132,6 +132,15 @@ async def test_one_shares_the_screen_and_the_other_sees_it_large(node: ServerPro
     await page_anna.evaluate("window.konsylium.share.track.dispatchEvent(new Event('ended'))")
     await page_jan.locator("#screen-stage").wait_for(state="hidden", timeout=10_000)
     await page_anna.get_by_role("button", name="Udostępnij ekran").wait_for()
+
+    # Sharing again, Anna is made a viewer by Jan: her capture stops and she is offered no share.
+    await share(page_anna)
+    await until(page_jan, SCREEN_PLAYING_JS, anna["id"], what="Anna's screen at Jan again", node=node)
+    await page_jan.evaluate("(pid) => window.konsylium.socket.emitWithAck('set_role', "
+                            "{participant_id: pid, role: 'viewer'})", anna["id"])
+    await page_jan.locator("#screen-stage").wait_for(state="hidden", timeout=10_000)
+    await until(page_anna, "() => window.konsylium.share.track === null", what="Anna's capture stopped", node=node)
+    await page_anna.locator("#share-button").wait_for(state="hidden", timeout=5000)
     assert page_jan.konsylium_errors == [] and page_anna.konsylium_errors == []  # type: ignore[attr-defined]
 
 
