@@ -45,8 +45,9 @@ $(WEB_STAMP): web/package-lock.json
 run: $(RUN_STAMP) $(WEB_STAMP)
 	$(VENV)/bin/konsylium serve
 
+# One test file per core (--dist loadfile: a file's tests share their fixtures, e.g. one browser).
 test: $(TEST_STAMP) $(APT_STAMP) $(WEB_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
