@@ -21,6 +21,24 @@ def test_booking_benchmark_runs() -> None:
     assert rows[1].split("|")[2].strip() == "20" and rows[1].split("|")[3].strip() == "0"
 
 
+def test_webhook_benchmark_runs(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtests.bench_webhooks", "--rates", "20", "--seconds", "2",
+         "--drain-timeout", "30", "--json", str(tmp_path / "webhooks.json")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 2 and rows[0].startswith("| offered bookings/s |"), done.stdout
+    (level,) = json.loads((tmp_path / "webhooks.json").read_text())["levels"]
+    booked = level["bookings"]["booked"]
+    assert booked == level["bookings"]["offered"] == 40 and level["reference"]["booked"] == 40, level
+    # every booking's webhook arrived, once, signed (the sampled signatures verified), the outbox drained
+    assert level["delivered"] == booked and level["missing"] == 0 and level["duplicates"] == 0, level
+    assert level["failures"] == 0 and level["verified"] >= 1 and level["verify_failed"] == 0, level
+    assert level["drain_seconds"] is not None and level["series"], level
+
+
 def test_sfu_benchmark_runs(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "loadtests.bench_sfu", "--quick", "--json", str(tmp_path / "sfu.json"),

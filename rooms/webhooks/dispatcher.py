@@ -1,11 +1,13 @@
 """The dispatcher: the front process's task that sends the outbox's due messages.
 
-It claims due messages (oldest due first, at most `PER_ENDPOINT` in flight per
-endpoint), posts each with aiohttp (signed, `ATTEMPT_TIMEOUT` per attempt, no
+It claims due messages (oldest due first, at most `PER_ENDPOINT` attempts at once
+per endpoint, `IN_FLIGHT` sends in all), posts each with aiohttp (signed, `ATTEMPT_TIMEOUT` per attempt, no
 redirects followed, every connection to a checked address: `destinations`), and
 settles it: a 2xx is delivered; ``410 Gone`` disables the endpoint; anything else
 (another status, a timeout, a refused or unreachable destination) is retried on
-`RetrySchedule`, then failed. Between rounds it sleeps until the next message is
+`RetrySchedule`, then failed. An endpoint's place is free as soon as its answer is
+in (the settling commit is not waited for), so one endpoint is not held to four
+round trips to the store per four deliveries. Between rounds it sleeps until the next message is
 due, or until woken (a commit that queued messages, an attempt that ended).
 
 Logs name endpoints and messages by id, never by URL (a URL may hold credentials).
@@ -115,40 +117,49 @@ class Dispatcher:
 
     async def _round(self) -> float:
         """Claim and start what is due; return how long to sleep before the next round."""
-        now = self.clock.now()
-        room = IN_FLIGHT - sum(self._busy.values())
-        claims = await self.outbox.claim(now, self._busy, PER_ENDPOINT, room) if room > 0 else []
-        for claim in claims:
+        room = IN_FLIGHT - len(self._sends)
+        if room <= 0:
+            return IDLE  # a send ending wakes us
+        # a copy: the store's thread reads it while sends end on this loop (a stale count only holds back)
+        claimed = await self.outbox.claim(self.clock.now(), dict(self._busy), PER_ENDPOINT, room)
+        for claim in claimed.claims:
             self._busy[claim.endpoint_id] += 1
             task = asyncio.create_task(self._send(claim))
             self._sends.add(task)
-            task.add_done_callback(self._sends.discard)
-        if IN_FLIGHT - sum(self._busy.values()) <= 0:
-            return IDLE  # an attempt ending wakes us
-        full = [endpoint for endpoint, n in self._busy.items() if n >= PER_ENDPOINT]
-        due = await self.outbox.next_due(full)
-        if due is None:
+            task.add_done_callback(self._sent)
+        if claimed.next_due is None:
             return IDLE
-        return min(IDLE, max(0.0, (due - self.clock.now()).total_seconds()))
+        return min(IDLE, max(0.0, (claimed.next_due - self.clock.now()).total_seconds()))
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        """A send is over (settled too): its place in `IN_FLIGHT` is free."""
+        self._sends.discard(task)
+        self.wake()
+
+    def _answered(self, endpoint_id: str) -> None:
+        """An attempt's HTTP exchange is over: the endpoint's place is free for the next message."""
+        self._busy[endpoint_id] -= 1
+        if self._busy[endpoint_id] <= 0:
+            del self._busy[endpoint_id]
+        self.wake()
 
     async def _send(self, claim: Claim) -> None:
         try:
             attempt = await self._attempt(claim)
-            delay = self.schedule.delay(claim.round_attempts + 1, self.rng) \
-                if attempt.outcome is AttemptOutcome.RETRY else None
-            await self.outbox.settle(claim, attempt, None if delay is None else attempt.at + delay)
-            if self.on_outcome is not None:
-                self.on_outcome(attempt.outcome)
-            log.log(logging.INFO if attempt.outcome is AttemptOutcome.DELIVERED else logging.WARNING,
-                    "webhook attempt endpoint=%s message=%s outcome=%s status=%s error=%s", claim.endpoint_id,
-                    claim.message_id, attempt.outcome.value, attempt.status_code, attempt.error)
-            if attempt.outcome is AttemptOutcome.GONE:
-                log.warning("webhook endpoint disabled (410 Gone) endpoint=%s", claim.endpoint_id)
         finally:
-            self._busy[claim.endpoint_id] -= 1
-            if self._busy[claim.endpoint_id] <= 0:
-                del self._busy[claim.endpoint_id]
-            self.wake()
+            self._answered(claim.endpoint_id)
+        # settle's store call is queued before the next round's claim (no await in between), so that
+        # claim already sees this message rescheduled, or its endpoint disabled after a 410
+        delay = self.schedule.delay(claim.round_attempts + 1, self.rng) \
+            if attempt.outcome is AttemptOutcome.RETRY else None
+        await self.outbox.settle(claim, attempt, None if delay is None else attempt.at + delay)
+        if self.on_outcome is not None:
+            self.on_outcome(attempt.outcome)
+        log.log(logging.INFO if attempt.outcome is AttemptOutcome.DELIVERED else logging.WARNING,
+                "webhook attempt endpoint=%s message=%s outcome=%s status=%s error=%s", claim.endpoint_id,
+                claim.message_id, attempt.outcome.value, attempt.status_code, attempt.error)
+        if attempt.outcome is AttemptOutcome.GONE:
+            log.warning("webhook endpoint disabled (410 Gone) endpoint=%s", claim.endpoint_id)
 
     async def _attempt(self, claim: Claim) -> Attempt:
         """One POST of the message; never raises for what the network or the receiver does."""
