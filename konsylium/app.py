@@ -47,6 +47,7 @@ from signalling.web_client import WebClient
 from signalling.whip import WhipApi, cors_middleware
 from signalling.workers import WorkerRoomService
 from signalling.workflow import Workflow, Workflows
+from telemed.fhir.api import FhirApi
 
 __all__ = ["FRONT_GUARD", "MAX_BODY", "NODE", "Node", "create_app", "runner_options"]
 
@@ -174,6 +175,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     views = RoomViews(tokens, settings.public_url)
     web_client = WebClient()
     app.router.add_routes(BookingApi(node.bookings, views, ApiKeys(keys)).routes())
+    app.router.add_routes(FhirApi(node.bookings, views, ApiKeys(keys)).routes())
     app.router.add_routes(LiveApi(node.bookings, ApiKeys(keys), rooms).routes())
     app.router.add_routes(WebhookApi(WebhookStore(store), ApiKeys(keys), clock, settings.public_url,
                                      allow_private=settings.webhooks_allow_private, wake=dispatcher.wake).routes())
