@@ -284,3 +284,26 @@ async def test_any_json_is_booked_or_refused_with_an_outcome(client: Client, bod
         await issues(resp, resp.status)
         assert 400 <= resp.status < 500
         assert after == before
+
+
+async def test_put_needs_the_urls_id_and_big_bodies_are_refused(client: Client) -> None:
+    body = await create(client)
+    resp = await client.put(f"/fhir/r4/Appointment/{body['id']}", data=json.dumps({**body, "id": "other"}),
+                            headers={**auth(), "Content-Type": FHIR})
+    assert (await issues(resp, 400))[0]["expression"] == ["Appointment.id"]
+    huge = appointment(serviceType=[{"text": "x" * 300_000}])
+    await issues(await post(client, huge), 413)
+    nine = [{"actor": {"reference": f"Patient/p{i}", "display": f"P {i}"}, "status": "accepted"} for i in range(8)]
+    found = await issues(await post(client, appointment(participant=[*appointment()["participant"][:1], *nine])), 422)
+    assert "Appointment.participant" in found[0]["expression"]
+
+
+async def test_names_and_titles_are_not_logged(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    body = await create(client)
+    await client.get(f"/fhir/r4/Appointment/{body['id']}", headers=auth())
+    await post(client, appointment(end=appointment()["start"]))
+    logged = caplog.text
+    assert body["id"] in logged
+    for secret in ("Kowalski", "Nowak", "kardiologiczna", "EOD-2026-123"):
+        assert secret not in logged
