@@ -20,7 +20,7 @@ from rooms.model import Kind, Room, RoomStatus
 from rooms.requests import ListFilters, RoomPatch, parse_time
 from rooms.views import RoomViews, iso
 from telemed.fhir.capability import capability_statement
-from telemed.fhir.mapping import ROOM_SYSTEM, appointment_of, expression_of, parse_appointment
+from telemed.fhir.mapping import ROOM_SYSTEM, appointment_of, expression_of, parse_appointment, status_of
 from telemed.fhir.outcome import FhirError, Issue, fhir_response, outcome
 
 __all__ = ["FHIR_BASE", "FhirApi"]
@@ -31,6 +31,9 @@ MAX_RESULTS = 200
 RELEASED = "2026-12-01"
 DATE = re.compile(r"(?P<prefix>eq|ge|gt|le|lt)?(?P<day>[0-9]{4}-[0-9]{2}-[0-9]{2})(?P<time>T.+)?")
 Handler = Callable[["FhirApi", web.Request], Awaitable[web.Response]]
+#: The methods of each path of the facade (anything else under FHIR_BASE: 404 or 405, as an OperationOutcome).
+METHODS = ((re.compile(r"/metadata"), "GET"), (re.compile(r"/Appointment"), "GET, POST"),
+           (re.compile(r"/Appointment/[^/]+"), "GET, PUT"))
 CODES = {401: "login", 404: "not-found", 409: "conflict", 410: "deleted", 413: "too-costly", 415: "not-supported"}
 
 
@@ -114,16 +117,17 @@ class FhirApi:
             web.get(f"{FHIR_BASE}/Appointment", self.search, allow_head=False),
             web.get(one, self.read, allow_head=False),
             web.put(one, self.update),
+            web.route("*", f"{FHIR_BASE}/{{tail:.*}}", self.elsewhere),
         ]
 
     def _url(self, room: Room) -> str:
         return f"{self.base}/Appointment/{quote(room.id)}"
 
     def _answer(self, room: Room, status: int = 200) -> web.Response:
-        headers = {"Location": self._url(room), "Cache-Control": "no-store",  # join links carry tokens
+        headers = {"Cache-Control": "no-store",  # the join links carry tokens
                    "ETag": f'W/"{room.version}"', "Last-Modified": iso(room.updated_at) or ""}
-        if status != 201:
-            del headers["Location"]
+        if status == 201:
+            headers["Location"] = self._url(room)
         return fhir_response(appointment_of(room, self.views), status, headers)
 
     async def _consultation(self, tenant: str, room_id: str) -> Room:
@@ -134,6 +138,16 @@ class FhirApi:
         if room is None or room.kind is not Kind.CONSULTATION:
             raise FhirError(404, [Issue("not-found", "no Appointment with this id")])
         return room
+
+    @_fhir_errors
+    async def elsewhere(self, request: web.Request) -> web.Response:
+        """A path of the facade with another method (405 with Allow), or no path of it (404)."""
+        tail = request.path[len(FHIR_BASE):]
+        for path, allowed in METHODS:
+            if path.fullmatch(tail):
+                raise FhirError(405, [Issue("not-supported", f"{request.method} is not supported here")],
+                                {"Allow": allowed})
+        raise FhirError(404, [Issue("not-supported", "no such FHIR resource type or operation here")])
 
     @_fhir_errors
     async def metadata(self, request: web.Request) -> web.Response:
@@ -166,8 +180,8 @@ class FhirApi:
         if isinstance(body, dict) and body.get("id") != room.id:
             raise FhirError(400, [Issue("value", "id must be the id in the URL", "Appointment.id")])
         if room.status is not RoomStatus.SCHEDULED:
-            raise FhirError(409, [Issue("conflict", f"the Appointment is {appointment_of(room, self.views)['status']}"
-                                                    " and can no longer be changed")])
+            raise FhirError(409, [Issue("conflict", f"the Appointment is {status_of(room)} and can no longer be "
+                                                    "changed")])
         edited = await self.bookings.edit(tenant, room.id, RoomPatch(starts_at=wanted.start, ends_at=wanted.end))
         return self._answer(edited)
 

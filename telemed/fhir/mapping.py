@@ -42,6 +42,7 @@ __all__ = [
     "appointment_of",
     "expression_of",
     "parse_appointment",
+    "status_of",
 ]
 
 #: The R5 ``Appointment.virtualService`` (a VirtualServiceDetail) carried in R4.

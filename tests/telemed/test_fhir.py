@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from rooms.clock import ManualClock
 from telemed.fhir.mapping import CHANNEL_SYSTEM, ROOM_SYSTEM, VIRTUAL_SERVICE
-from tests.conftest import NOW, auth
+from tests.conftest import NOW, auth, book
 
 Client = TestClient[Any, Any]
 FHIR = "application/fhir+json"
@@ -160,6 +160,16 @@ async def test_not_json_and_wrong_media_type_are_operation_outcomes(client: Clie
     assert resp.headers["WWW-Authenticate"].startswith("Bearer")
 
 
+async def test_other_paths_and_methods_are_operation_outcomes(client: Client) -> None:
+    body = await create(client)
+    resp = await client.delete(f"/fhir/r4/Appointment/{body['id']}", headers=auth())
+    await issues(resp, 405)
+    assert resp.headers["Allow"] == "GET, PUT"
+    await issues(await client.get("/fhir/r4/Patient/1", headers=auth()), 404)
+    resp = await client.get(f"/fhir/r4/Appointment/{body['id']}", headers=auth())
+    assert resp.status == 200
+
+
 async def test_another_tenants_and_unknown_ids_are_404(client: Client) -> None:
     body = await create(client)
     for path, tenant in ((body["id"], "clinic"), ("no-such-room", "portal")):
@@ -172,7 +182,6 @@ async def test_another_tenants_and_unknown_ids_are_404(client: Client) -> None:
 
 
 async def test_a_plain_meeting_is_not_an_appointment(client: Client) -> None:
-    from tests.conftest import book
     room = await book(client, kind="meeting")
     await issues(await client.get(f"/fhir/r4/Appointment/{room['id']}", headers=auth()), 404)
 
