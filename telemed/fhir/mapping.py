@@ -261,7 +261,7 @@ def appointment_of(room: Room, views: RoomViews) -> dict[str, Any]:
         kind = "Practitioner" if person.party is Party.ADMINISTRATION else "Patient"
         link = views.join_url(room, views.tokens.issue(room, person))
         participants.append({
-            "extension": [{"url": VIRTUAL_SERVICE, "extension": [{"url": "addressUrl", "valueUrl": link}]}],
+            "extension": [{"url": VIRTUAL_SERVICE, "extension": [{"url": "address", "valueUrl": link}]}],
             "actor": {"type": kind, "display": person.display_name,
                       "identifier": {"system": PARTICIPANT_SYSTEM, "value": person.id}},
             "required": "required",

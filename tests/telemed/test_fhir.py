@@ -98,7 +98,7 @@ async def test_create_round_trip_is_a_valid_appointment(client: Client) -> None:
     assert (room["kind"], room["model"], room["external_ref"]) == (
         "consultation", "A2C", "urn:oid:2.16.840.1.113883.3.4424.2.7.1|EOD-2026-123")
     links = [p["join_url"] for p in room["participants"]]
-    assert [virtual_service(p)["addressUrl"]["valueUrl"] for p in body["participant"]] == links
+    assert [virtual_service(p)["address"]["valueUrl"] for p in body["participant"]] == links
     assert [(p["role"], p["party"]) for p in room["participants"]] == [
         ("host", "administration"), ("member", "citizen")]
     read = await client.get(f"/fhir/r4/Appointment/{room_id}", headers=auth())
