@@ -6,6 +6,7 @@ import functools
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -18,7 +19,7 @@ from rooms.errors import DomainError, NotFound, ValidationFailed
 from rooms.json_body import JsonRefused, load_json
 from rooms.model import Kind, Room, RoomStatus
 from rooms.requests import ListFilters, RoomPatch, parse_time
-from rooms.views import RoomViews, iso
+from rooms.views import RoomViews
 from telemed.fhir.capability import capability_statement
 from telemed.fhir.mapping import ROOM_SYSTEM, appointment_of, expression_of, parse_appointment, status_of
 from telemed.fhir.outcome import FhirError, Issue, fhir_response, outcome
@@ -78,10 +79,10 @@ def _date_bounds(values: list[str]) -> tuple[datetime | None, datetime | None]:
         high: datetime | None = None
         if found is not None and found["time"] is None:
             try:
-                day = datetime.fromisoformat(found["day"]).replace(tzinfo=UTC)
+                day: datetime | None = datetime.fromisoformat(found["day"]).replace(tzinfo=UTC)
             except ValueError:
                 day = None
-            if day is not None:
+            if day is not None and 1970 <= day.year <= 9998:
                 low, high = day, day + timedelta(days=1)
         elif found is not None:
             moment = parse_time(found["day"] + found["time"])
@@ -125,7 +126,8 @@ class FhirApi:
 
     def _answer(self, room: Room, status: int = 200) -> web.Response:
         headers = {"Cache-Control": "no-store",  # the join links carry tokens
-                   "ETag": f'W/"{room.version}"', "Last-Modified": iso(room.updated_at) or ""}
+                   "ETag": f'W/"{room.version}"',
+                   "Last-Modified": format_datetime(room.updated_at.astimezone(UTC), usegmt=True)}
         if status == 201:
             headers["Location"] = self._url(room)
         return fhir_response(appointment_of(room, self.views), status, headers)

@@ -251,7 +251,7 @@ async def test_search_by_date_and_identifier(client: Client, clock: ManualClock)
     assert await search(client, f"identifier={ROOM_SYSTEM}|{first['id']}") == [first["id"]]
     assert await search(client, f"identifier={ROOM_SYSTEM}|{first['id']}", "clinic") == []
     assert await search(client, "identifier=urn:x|43") == []
-    for bad in ("date=tomorrow", "identifier=42", "patient=Patient/1"):
+    for bad in ("date=tomorrow", "date=9999-12-31", "date=2026-02-30", "identifier=42", "patient=Patient/1"):
         await issues(await client.get(f"/fhir/r4/Appointment?{bad}", headers=auth()), 400)
 
 
@@ -316,3 +316,16 @@ async def test_names_and_titles_are_not_logged(client: Client, caplog: pytest.Lo
     assert body["id"] in logged
     for secret in ("Kowalski", "Nowak", "kardiologiczna", "EOD-2026-123"):
         assert secret not in logged
+
+
+@hsettings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(params=st.lists(st.tuples(st.sampled_from(["date", "identifier", "_count"]),
+                                 st.text(max_size=30) | st.from_regex(r"(eq|ge|gt|le|lt)?[0-9]{4}-[0-9]{2}-[0-9]{2}",
+                                                                      fullmatch=True)), max_size=3))
+async def test_any_search_is_a_bundle_or_an_outcome(client: Client, params: list[tuple[str, str]]) -> None:
+    resp = await client.get("/fhir/r4/Appointment", params=params, headers=auth())
+    if resp.status == 200:
+        Bundle.model_validate(await resp.json())
+    else:
+        assert resp.status == 400, await resp.text()
+        await issues(resp, 400)
