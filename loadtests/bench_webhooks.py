@@ -103,6 +103,9 @@ class Level:
         """Node CPU per message delivered while draining, with no bookings (NaN for a short drain)."""
         return 1000 * self.cpu["drain"] / self.depth_at_end if self.depth_at_end >= 100 else float("nan")
 
+    def drain_cores(self) -> str:
+        return f"{self.cores('drain'):.2f}" if (self.drain_seconds or 0) >= 1 else "-"
+
     def ms_per_booking(self) -> float:
         """Node CPU per booking in the reference (no endpoint)."""
         return 1000 * self.cpu["reference"] / self.reference.booked if self.reference.booked else float("nan")
@@ -245,8 +248,9 @@ async def level(http: aiohttp.ClientSession, node: Node, receiver: str, rate: fl
     series.append((time.perf_counter() - t0, depth_at_end, metric(end_text, OLDEST)))
     ended = time.perf_counter()
     drained: float | None = None
-    while time.perf_counter() - ended < drain_timeout:
-        if metric(await scrape(http, url), PENDING) == 0 and await receiver_count(http, receiver) >= offered.booked:
+    while time.perf_counter() - ended < drain_timeout:  # the receiver is asked often, the node (a scrape costs
+        # it a count of the whole store) only once the receiver has everything
+        if await receiver_count(http, receiver) >= offered.booked and metric(await scrape(http, url), PENDING) == 0:
             drained = time.perf_counter() - ended
             break
         await asyncio.sleep(0.05)
@@ -294,7 +298,7 @@ def table(levels: list[Level]) -> str:
             f"| {o.rate:,.0f} | {o.achieved:,.0f} | {_ms(o.latencies_ms, 0.99)} | {ref.achieved:,.0f} | {ratio:.2f} "
             f"| {o.booked} | {lv.delivered_rate:,.0f} | {lag} | {lv.max_depth:,.0f} | {lv.depth_at_end:,.0f} "
             f"| {drain} | {lv.duplicates} | {lv.failures} | {lv.missing} "
-            f"| {lv.cores('offer'):.2f} / {lv.cores('drain'):.2f} / {lv.cores('reference'):.2f} "
+            f"| {lv.cores('offer'):.2f} / {lv.drain_cores()} / {lv.cores('reference'):.2f} "
             f"| {lv.ms_per_delivery():.2f} / {lv.ms_per_booking():.2f} | {lv.load} |"
         )
     return "\n".join(lines)
