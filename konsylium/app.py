@@ -36,6 +36,7 @@ from rooms.webhooks.outbox import Outbox
 from rooms.webhooks.store import WebhookStore
 from sfu import Sfu, SfuConfig
 from signalling.background import BackgroundTasks
+from signalling.event_queue import QueuedEvents
 from signalling.host_decisions import BookedDecisions, HostDecisions
 from signalling.join_page import JoinPage
 from signalling.live_api import LiveApi
@@ -73,6 +74,7 @@ class Node:
     revocation: LiveRevocation
     outbox: Outbox
     webhooks: Dispatcher
+    events: QueuedEvents
     redis: Redis | None = None
     tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
 
@@ -134,8 +136,9 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     sio = socketio.AsyncServer(async_mode="aiohttp", logger=logging.getLogger("socketio.server"),
                                engineio_logger=logging.getLogger("engineio.server"))
     bookings = Bookings(store, clock)  # its revocations are wired below, once the live side exists
+    events = QueuedEvents(store)  # live rooms never wait for the disk (signalling/event_queue.py)
     rooms = _room_service(settings, clock, SocketNotifier(sio), presence, Workflows(workflows),
-                          BookedDecisions(bookings), store)
+                          BookedDecisions(bookings), events)
     metrics = NodeMetrics(rooms.totals)
     tasks = BackgroundTasks()
     sockets = SocketApi(sio, rooms, tokens, store, tasks.spawn,
@@ -161,6 +164,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
         revocation=revocation,
         outbox=outbox,
         webhooks=dispatcher,
+        events=events,
         tasks=tasks,
     )
     front_guard = FrontGuard()
@@ -191,6 +195,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
         ]
     )
     app.cleanup_ctx.append(_store_ctx)
+    app.cleanup_ctx.append(_events_ctx)
     app.cleanup_ctx.append(_webhooks_ctx)
     app.cleanup_ctx.append(handshakes.context)
     app.on_shutdown.append(tell_sockets(sio))
@@ -208,6 +213,12 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     log.info("store open path=%s", store.path)
     yield
     await store.close()
+
+
+async def _events_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Live rooms' events still queued are written once the rooms closed, before the store closes."""
+    yield
+    await app[NODE].events.close()
 
 
 async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
