@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from rooms.admissions import AdmissionRecord, record_of
+from rooms.events import RoomEvent
 from rooms.revocation import Revocation, RevocationReason
 from sfu import (
     Event,
@@ -371,3 +373,24 @@ class FakeSfu:
             await subscriber.close()
         for publisher in list(self._publishers.values()):
             await publisher.close()
+
+
+# -- room events -----------------------------------------------------------------------------------------
+
+
+class FakeEvents:
+    """An `EventSink` that keeps the events in memory; *fail*: raise instead (a store gone)."""
+
+    def __init__(self) -> None:
+        self.events: list[RoomEvent] = []
+        self.fail = False
+
+    async def record_events(self, events: Sequence[RoomEvent]) -> None:
+        if self.fail:
+            raise RuntimeError("the store is gone")
+        self.events += events
+
+    @property
+    def records(self) -> list[AdmissionRecord]:
+        """The admission records the store would keep of these events."""
+        return [r for r in map(record_of, self.events) if r is not None]

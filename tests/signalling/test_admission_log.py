@@ -10,21 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 
-from rooms.admissions import API, AdmissionOutcome, AdmissionRecord, record_of
-from rooms.events import RoomEvent
+from rooms.admissions import API, AdmissionOutcome, AdmissionRecord
 from signalling.member import ParticipantState
 from signalling.messages import Admit, AdmitAll, Deny, Lock
 from tests.conftest import auth
 from tests.signalling.clients import until
 from tests.signalling.conftest import CITIZEN, DOCTOR, LiveNode
-from tests.signalling.test_live_room_units import NOW, ROOM_ID, World, build_world
+from tests.signalling.fakes import FakeEvents
+from tests.signalling.world import NOW, ROOM_ID, World, build_world
 
 ADMITTED, DENIED = AdmissionOutcome.ADMITTED, AdmissionOutcome.DENIED
 SECOND = ("Adam Drugi", "member", "citizen")
@@ -32,34 +32,16 @@ SECOND = ("Adam Drugi", "member", "citizen")
 # -- on fakes ------------------------------------------------------------------------------------------
 
 
-class Recorded:
-    """An `EventSink` that keeps the events in memory; *fail*: raise instead (a store gone)."""
-
-    def __init__(self) -> None:
-        self.events: list[RoomEvent] = []
-        self.fail = False
-
-    async def record_events(self, events: Sequence[RoomEvent]) -> None:
-        if self.fail:
-            raise RuntimeError("the store is gone")
-        self.events += events
-
-    @property
-    def records(self) -> list[AdmissionRecord]:
-        """The admission records the store would keep of these events."""
-        return [r for r in map(record_of, self.events) if r is not None]
-
-
 @pytest.fixture
-async def kept() -> AsyncIterator[tuple[World, Recorded]]:
+async def kept() -> AsyncIterator[tuple[World, FakeEvents]]:
     """The unit-test world (an A2C room: ``a`` hosts, ``w`` is a citizen who waits), its records kept."""
-    recorded = Recorded()
+    recorded = FakeEvents()
     world = build_world(events=recorded)
     yield world, recorded
     await world.service.close()
 
 
-async def test_a_hosts_admission_is_recorded_with_the_hosts_id(kept: tuple[World, Recorded]) -> None:
+async def test_a_hosts_admission_is_recorded_with_the_hosts_id(kept: tuple[World, FakeEvents]) -> None:
     world, recorded = kept
     await world.arrive("a")
     await world.arrive("b")  # an official: in the call at once, no decision, no record
@@ -70,7 +52,7 @@ async def test_a_hosts_admission_is_recorded_with_the_hosts_id(kept: tuple[World
     assert recorded.records == [AdmissionRecord(ROOM_ID, "w", ADMITTED, "a", NOW)]
 
 
-async def test_the_integrators_decisions_are_recorded_as_api(kept: tuple[World, Recorded]) -> None:
+async def test_the_integrators_decisions_are_recorded_as_api(kept: tuple[World, FakeEvents]) -> None:
     world, recorded = kept
     await world.arrive("a")
     await world.arrive("w")
@@ -84,7 +66,7 @@ async def test_the_integrators_decisions_are_recorded_as_api(kept: tuple[World, 
     assert recorded.records[1:] == [AdmissionRecord(ROOM_ID, "w", ADMITTED, API, NOW)]
 
 
-async def test_admit_all_records_each_and_a_refused_admit_records_nothing(kept: tuple[World, Recorded]) -> None:
+async def test_admit_all_records_each_and_a_refused_admit_records_nothing(kept: tuple[World, FakeEvents]) -> None:
     world, recorded = kept
     await world.arrive("a")
     await world.send("a", Lock())
@@ -100,7 +82,7 @@ async def test_admit_all_records_each_and_a_refused_admit_records_nothing(kept: 
     assert len(recorded.records) == 2
 
 
-async def test_an_unrecorded_decision_stands_and_is_logged(kept: tuple[World, Recorded],
+async def test_an_unrecorded_decision_stands_and_is_logged(kept: tuple[World, FakeEvents],
                                                            caplog: pytest.LogCaptureFixture) -> None:
     world, recorded = kept
     recorded.fail = True

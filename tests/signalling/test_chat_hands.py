@@ -22,7 +22,7 @@ from signalling.hands import HandQueue
 from signalling.messages import Admit, ChatRemove, ChatSend, LowerHand, RaiseHand, SetRole, parse_message
 from tests.signalling.clients import Client, until
 from tests.signalling.conftest import DOCTOR, PATIENT, VIEWER, LiveNode
-from tests.signalling.test_live_room_units import NOW, ROOM_ID, World, build_world, settle
+from tests.signalling.world import NOW, ROOM_ID, World, build_world, settle
 from tests.strategies import json_values
 
 # -- the pure parts ------------------------------------------------------------------------------------

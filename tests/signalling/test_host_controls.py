@@ -23,7 +23,7 @@ from signalling.messages import AskUnmute, EndMeeting, LiveView, Mute, MuteParti
 from tests.conftest import auth
 from tests.signalling.clients import Client, WhepViewer, bearer, client_pc, connect_error, post, publish_offer, until
 from tests.signalling.conftest import DOCTOR, PATIENT, VIEWER, LiveNode
-from tests.signalling.test_live_room_units import ROOM, ROOM_ID, World, build_world, person, settle
+from tests.signalling.world import ROOM, ROOM_ID, World, build_world, person, settle
 
 AUDIO, VIDEO = MediaKind.AUDIO, MediaKind.VIDEO
 

@@ -20,7 +20,7 @@ from signalling.messages import Lock
 from tests.conftest import auth
 from tests.policy_table import CELLS, Cell
 from tests.signalling.conftest import DOCTOR, LiveNode
-from tests.signalling.test_live_room_units import NOW, build_world, settle
+from tests.signalling.world import NOW, build_world, settle
 
 ADMITTED = [c for c in CELLS if c.refused_field is None]
 LOCKS = [False, True]

@@ -14,21 +14,21 @@ import pytest
 from signalling.messages import Admit, Deny, Leave, MuteParticipant
 from tests.conftest import auth
 from tests.signalling.conftest import CITIZEN, DOCTOR, PATIENT, LiveNode
-from tests.signalling.test_admission_log import Recorded
-from tests.signalling.test_live_room_units import ROOM_ID, World, build_world, settle
+from tests.signalling.fakes import FakeEvents
+from tests.signalling.world import ROOM_ID, World, build_world, settle
 
 SECOND = ("Adam Drugi", "member", "citizen")
 
 
 @pytest.fixture
-async def told() -> AsyncIterator[tuple[World, Recorded]]:
-    recorded = Recorded()
+async def told() -> AsyncIterator[tuple[World, FakeEvents]]:
+    recorded = FakeEvents()
     world = build_world(events=recorded)
     yield world, recorded
     await world.service.close()
 
 
-async def test_a_meeting_with_a_lobby_tells_what_happened_in_order(told: tuple[World, Recorded]) -> None:
+async def test_a_meeting_with_a_lobby_tells_what_happened_in_order(told: tuple[World, FakeEvents]) -> None:
     world, recorded = told
     await world.arrive("a")
     await world.arrive("b")
@@ -51,7 +51,7 @@ async def test_a_meeting_with_a_lobby_tells_what_happened_in_order(told: tuple[W
     assert {e.tenant for e in recorded.events} == {"portal"} and {e.room_id for e in recorded.events} == {ROOM_ID}
 
 
-async def test_a_denial_and_a_reconnect(told: tuple[World, Recorded]) -> None:
+async def test_a_denial_and_a_reconnect(told: tuple[World, FakeEvents]) -> None:
     world, recorded = told
     await world.arrive("a")
     await world.arrive("w")

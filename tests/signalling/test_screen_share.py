@@ -23,7 +23,7 @@ from signalling.messages import SCREEN_MID_MAX, Publish, Unpublish, parse_messag
 from tests.signalling.clients import MovingBar, client_pc, local_description, until
 from tests.signalling.conftest import DOCTOR, PATIENT, LiveNode
 from tests.signalling.fakes import FakePublisher
-from tests.signalling.test_live_room_units import ROOM_ID, World, build_world, settle
+from tests.signalling.world import ROOM_ID, World, build_world, settle
 from tests.strategies import json_values
 
 AUDIO, VIDEO = MediaKind.AUDIO, MediaKind.VIDEO
