@@ -130,7 +130,12 @@ async def test_a_citizen_waits_until_the_official_admits_them_then_both_see_each
     await until(page_anna, VIDEO_PLAYING_JS, jan["id"], what="Jan's video at Anna", node=node)
     await until(page_jan, VIDEO_PLAYING_JS, anna["id"], what="Anna's video at Jan", node=node)
     await until(page_anna, "() => window.konsylium.state === 'connected'", what="Anna connected", node=node)
-    assert forwarded_packets(node) > forwarded_before  # the counter counts: now the SFU forwards to her
+    # The counter counts: now the SFU forwards to her (media workers report their totals every second).
+    for _ in range(50):
+        if forwarded_packets(node) > forwarded_before:
+            break
+        await page_anna.wait_for_timeout(100)
+    assert forwarded_packets(node) > forwarded_before, "the SFU's counter never showed her media"
     assert "Gospodarz wpuścił Cię do spotkania" in await page_anna.locator("#announcer").inner_text()
     await page_jan.get_by_role("heading", name="Poczekalnia (0)").wait_for()
     assert await lobby_names(page_jan) == []
