@@ -21,6 +21,8 @@ from signalling.workflow import Workflow
 from tests.conftest import KEYS, SECRET, auth
 from tests.processes import free_port
 from tests.signalling.clients import Client
+from tests.signalling.fakes import FakeEvents
+from tests.signalling.world import World, build_world
 
 
 @dataclass
@@ -111,6 +113,7 @@ DOCTOR = ("dr Anna Nowak", "host", "administration")
 PATIENT = ("Jan Kowalski", "member", "administration")
 VIEWER = ("Obserwator", "viewer", "administration")
 CITIZEN = ("Ewa Obywatelska", "member", "citizen")
+SECOND_CITIZEN = ("Adam Drugi", "member", "citizen")
 
 
 async def doctor_and_patient(live: LiveNode) -> tuple[dict[str, Any], Client, Client]:
@@ -130,3 +133,13 @@ async def patient_watching(live: LiveNode) -> tuple[dict[str, Any], dict[str, An
     watcher = live.client(patient_p["token"])
     await watcher.connect()
     return room, doctor_p, watcher
+
+
+@pytest.fixture
+async def recorded_world() -> AsyncIterator[tuple[World, FakeEvents]]:
+    """The fake live-room world (tests/signalling/world.py: an A2C room, ``a`` hosts, ``w`` waits) with its
+    room events kept in a `FakeEvents` sink."""
+    recorded = FakeEvents()
+    world = build_world(events=recorded)
+    yield world, recorded
+    await world.service.close()

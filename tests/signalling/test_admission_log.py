@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,27 +21,17 @@ from signalling.member import ParticipantState
 from signalling.messages import Admit, AdmitAll, Deny, Lock
 from tests.conftest import auth
 from tests.signalling.clients import until
-from tests.signalling.conftest import CITIZEN, DOCTOR, LiveNode
+from tests.signalling.conftest import CITIZEN, DOCTOR, SECOND_CITIZEN, LiveNode
 from tests.signalling.fakes import FakeEvents
-from tests.signalling.world import NOW, ROOM_ID, World, build_world
+from tests.signalling.world import NOW, ROOM_ID, World
 
 ADMITTED, DENIED = AdmissionOutcome.ADMITTED, AdmissionOutcome.DENIED
-SECOND = ("Adam Drugi", "member", "citizen")
 
 # -- on fakes ------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def kept() -> AsyncIterator[tuple[World, FakeEvents]]:
-    """The unit-test world (an A2C room: ``a`` hosts, ``w`` is a citizen who waits), its records kept."""
-    recorded = FakeEvents()
-    world = build_world(events=recorded)
-    yield world, recorded
-    await world.service.close()
-
-
-async def test_a_hosts_admission_is_recorded_with_the_hosts_id(kept: tuple[World, FakeEvents]) -> None:
-    world, recorded = kept
+async def test_a_hosts_admission_is_recorded_with_the_hosts_id(recorded_world: tuple[World, FakeEvents]) -> None:
+    world, recorded = recorded_world
     await world.arrive("a")
     await world.arrive("b")  # an official: in the call at once, no decision, no record
     await world.arrive("w")
@@ -52,8 +41,8 @@ async def test_a_hosts_admission_is_recorded_with_the_hosts_id(kept: tuple[World
     assert recorded.records == [AdmissionRecord(ROOM_ID, "w", ADMITTED, "a", NOW)]
 
 
-async def test_the_integrators_decisions_are_recorded_as_api(kept: tuple[World, FakeEvents]) -> None:
-    world, recorded = kept
+async def test_the_integrators_decisions_are_recorded_as_api(recorded_world: tuple[World, FakeEvents]) -> None:
+    world, recorded = recorded_world
     await world.arrive("a")
     await world.arrive("w")
     await world.send(None, Deny("w"))
@@ -66,8 +55,10 @@ async def test_the_integrators_decisions_are_recorded_as_api(kept: tuple[World, 
     assert recorded.records[1:] == [AdmissionRecord(ROOM_ID, "w", ADMITTED, API, NOW)]
 
 
-async def test_admit_all_records_each_and_a_refused_admit_records_nothing(kept: tuple[World, FakeEvents]) -> None:
-    world, recorded = kept
+async def test_admit_all_records_each_and_a_refused_admit_records_nothing(
+    recorded_world: tuple[World, FakeEvents],
+) -> None:
+    world, recorded = recorded_world
     await world.arrive("a")
     await world.send("a", Lock())
     await world.arrive("b")
@@ -82,9 +73,9 @@ async def test_admit_all_records_each_and_a_refused_admit_records_nothing(kept: 
     assert len(recorded.records) == 2
 
 
-async def test_an_unrecorded_decision_stands_and_is_logged(kept: tuple[World, FakeEvents],
+async def test_an_unrecorded_decision_stands_and_is_logged(recorded_world: tuple[World, FakeEvents],
                                                            caplog: pytest.LogCaptureFixture) -> None:
-    world, recorded = kept
+    world, recorded = recorded_world
     recorded.fail = True
     await world.arrive("a")
     await world.arrive("w")
@@ -129,7 +120,7 @@ def recent(at: str) -> bool:
 
 
 async def test_a_hosts_admit_and_deny_over_socketio_are_on_the_participants(live: LiveNode) -> None:
-    room = await live.book(DOCTOR, CITIZEN, SECOND, model="A2C")
+    room = await live.book(DOCTOR, CITIZEN, SECOND_CITIZEN, model="A2C")
     doctor_p, citizen_p, second_p = room["participants"]
     assert [p["admission"] for p in room["participants"]] == [None, None, None]
     doctor = live.client(doctor_p["token"])

@@ -6,9 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.signalling.clients import Client, WhepViewer, bearer, client_pc, post, publish_offer, until
-from tests.signalling.conftest import CITIZEN, DOCTOR, LiveNode
-
-SECOND = ("Adam Drugi", "member", "citizen")
+from tests.signalling.conftest import CITIZEN, DOCTOR, SECOND_CITIZEN, LiveNode
 
 
 def lobby_ids(host: Client) -> list[str]:
@@ -17,7 +15,7 @@ def lobby_ids(host: Client) -> list[str]:
 
 
 async def test_a_citizen_waits_until_a_host_admits(live: LiveNode) -> None:
-    room = await live.book(DOCTOR, CITIZEN, SECOND, model="A2C")
+    room = await live.book(DOCTOR, CITIZEN, SECOND_CITIZEN, model="A2C")
     doctor_p, citizen_p, second_p = room["participants"]
     doctor, citizen = live.client(doctor_p["token"]), live.client(citizen_p["token"])
     doctor.sio.on("lobby", doctor._recorder("lobby"))

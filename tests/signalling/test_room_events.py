@@ -5,31 +5,20 @@ call with a lobby, a denial, a host's mute and a removal, verified, with ids onl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-import pytest
 
 from signalling.messages import Admit, Deny, Leave, MuteParticipant
 from tests.conftest import auth
-from tests.signalling.conftest import CITIZEN, DOCTOR, PATIENT, LiveNode
+from tests.signalling.conftest import CITIZEN, DOCTOR, PATIENT, SECOND_CITIZEN, LiveNode
 from tests.signalling.fakes import FakeEvents
-from tests.signalling.world import ROOM_ID, World, build_world, settle
-
-SECOND = ("Adam Drugi", "member", "citizen")
+from tests.signalling.world import ROOM_ID, World, settle
 
 
-@pytest.fixture
-async def told() -> AsyncIterator[tuple[World, FakeEvents]]:
-    recorded = FakeEvents()
-    world = build_world(events=recorded)
-    yield world, recorded
-    await world.service.close()
-
-
-async def test_a_meeting_with_a_lobby_tells_what_happened_in_order(told: tuple[World, FakeEvents]) -> None:
-    world, recorded = told
+async def test_a_meeting_with_a_lobby_tells_what_happened_in_order(recorded_world: tuple[World, FakeEvents]) -> None:
+    world, recorded = recorded_world
     await world.arrive("a")
     await world.arrive("b")
     await world.arrive("w")
@@ -51,8 +40,8 @@ async def test_a_meeting_with_a_lobby_tells_what_happened_in_order(told: tuple[W
     assert {e.tenant for e in recorded.events} == {"portal"} and {e.room_id for e in recorded.events} == {ROOM_ID}
 
 
-async def test_a_denial_and_a_reconnect(told: tuple[World, FakeEvents]) -> None:
-    world, recorded = told
+async def test_a_denial_and_a_reconnect(recorded_world: tuple[World, FakeEvents]) -> None:
+    world, recorded = recorded_world
     await world.arrive("a")
     await world.arrive("w")
     await world.send(None, Deny("w"))
@@ -75,7 +64,7 @@ async def trail(live: LiveNode, room_id: str) -> Any:
 
 
 async def test_a_real_call_leaves_a_verified_trail(live: LiveNode) -> None:
-    room = await live.book(DOCTOR, CITIZEN, SECOND, PATIENT, model="A2C")
+    room = await live.book(DOCTOR, CITIZEN, SECOND_CITIZEN, PATIENT, model="A2C")
     doctor_p, citizen_p, second_p, official_p = room["participants"]
     doctor, citizen, second, official = (live.client(p["token"]) for p in room["participants"])
     await doctor.connect()
