@@ -49,6 +49,9 @@ from signalling.whip import WhipApi, cors_middleware
 from signalling.workers import WorkerRoomService
 from signalling.workflow import Workflow, Workflows
 from telemed.fhir.api import FhirApi
+from telemed.precheck.api import PrecheckApi
+from telemed.precheck.openapi import PRECHECK_OPENAPI
+from telemed.precheck.store import PrecheckStore
 
 __all__ = ["FRONT_GUARD", "MAX_BODY", "NODE", "Node", "create_app", "runner_options"]
 
@@ -178,8 +181,9 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     app[FRONT_GUARD] = front_guard
     views = RoomViews(tokens, settings.public_url)
     web_client = WebClient()
-    app.router.add_routes(BookingApi(node.bookings, views, ApiKeys(keys)).routes())
+    app.router.add_routes(BookingApi(node.bookings, views, ApiKeys(keys), (PRECHECK_OPENAPI,)).routes())
     app.router.add_routes(FhirApi(node.bookings, views, ApiKeys(keys)).routes())
+    app.router.add_routes(PrecheckApi(tokens, node.bookings, PrecheckStore(store), ApiKeys(keys)).routes())
     app.router.add_routes(LiveApi(node.bookings, ApiKeys(keys), rooms).routes())
     app.router.add_routes(WebhookApi(WebhookStore(store), ApiKeys(keys), clock, settings.public_url,
                                      allow_private=settings.webhooks_allow_private, wake=dispatcher.wake).routes())

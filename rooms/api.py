@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -14,7 +15,7 @@ from rooms.errors import DomainError, FieldError, NotFound, ValidationFailed
 from rooms.invite import invitation
 from rooms.json_body import JsonRefused, load_json
 from rooms.model import Participant, Room
-from rooms.openapi import openapi_document
+from rooms.openapi import OpenApiPart, openapi_document
 from rooms.requests import parse_booking, parse_list_filters, parse_participant, parse_patch
 from rooms.store import IdempotencyClaim
 from rooms.views import RoomViews
@@ -71,10 +72,12 @@ def _claim(request: web.Request, tenant: str, scope: str, body: Any) -> Idempote
 class BookingApi:
     """Handlers of the booking API, bound to the node's services."""
 
-    def __init__(self, bookings: Bookings, views: RoomViews, keys: ApiKeys) -> None:
+    def __init__(self, bookings: Bookings, views: RoomViews, keys: ApiKeys,
+                 openapi_parts: Sequence[OpenApiPart] = ()) -> None:
         self.bookings = bookings
         self.views = views
         self.keys = keys
+        self.openapi_parts = tuple(openapi_parts)  # other packages' paths under /api/v1 (konsylium/app.py)
 
     def routes(self) -> list[web.RouteDef]:
         rooms = f"{PREFIX}/rooms"
@@ -103,7 +106,7 @@ class BookingApi:
         return self.views.participant(room, person, (await self.bookings.admissions([room])).get(person.id))
 
     async def openapi(self, request: web.Request) -> web.Response:
-        return _json(openapi_document(self.views.public_url))
+        return _json(openapi_document(self.views.public_url, self.openapi_parts))
 
     async def book(self, request: web.Request) -> web.Response:
         tenant = self.keys.tenant_of(request)

@@ -134,4 +134,23 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX webhook_messages_due_by_endpoint ON webhook_messages (endpoint_id, status, next_attempt_us, id);
     """,
+    # 6: pre-call check results (telemed.precheck.store): what a participant's browser found before the visit
+    # (devices, round trip, upstream) and the server's verdict. A few per participant (the latest is shown).
+    """
+    CREATE TABLE prechecks (
+        id INTEGER PRIMARY KEY,
+        room_id TEXT NOT NULL REFERENCES rooms (id),
+        participant_id TEXT NOT NULL REFERENCES participants (id),
+        camera INTEGER NOT NULL CHECK (camera IN (0, 1)),
+        microphone INTEGER NOT NULL CHECK (microphone IN (0, 1)),
+        speaker INTEGER CHECK (speaker IN (0, 1)),
+        rtt_ms INTEGER,
+        upstream_kbps INTEGER,
+        verdict TEXT NOT NULL CHECK (verdict IN ('video', 'audio_only', 'not_working')),
+        advice TEXT NOT NULL,
+        at_us INTEGER NOT NULL
+    );
+    CREATE INDEX prechecks_by_participant ON prechecks (room_id, participant_id, id);
+    CREATE INDEX prechecks_by_age ON prechecks (at_us);
+    """,
 )

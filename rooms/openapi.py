@@ -6,6 +6,8 @@ the live app so that the two cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from rooms.admissions import AdmissionOutcome
@@ -13,7 +15,7 @@ from rooms.model import EXTERNAL_REF_MAX, NAME_MAX, TITLE_MAX, ConferencingModel
 from rooms.requests import MAX_PARTICIPANTS_PER_REQUEST
 from rooms.webhooks.openapi import webhook_paths, webhook_schemas
 
-__all__ = ["openapi_document"]
+__all__ = ["OpenApiPart", "openapi_document"]
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -488,8 +490,22 @@ def _live_controls(not_found: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def openapi_document(public_url: str) -> dict[str, Any]:
-    """Return the OpenAPI 3.1 document, with *public_url* as the server."""
+@dataclass(frozen=True, slots=True)
+class OpenApiPart:
+    """Paths (and their schemas) that a package above rooms serves under /api/v1, added to the document by
+    the composition root (konsylium/app.py); rooms never imports those packages."""
+
+    paths: Mapping[str, Any]
+    schemas: Mapping[str, Any] = field(default_factory=dict)
+
+
+def openapi_document(public_url: str, parts: Sequence[OpenApiPart] = ()) -> dict[str, Any]:
+    """Return the OpenAPI 3.1 document, with *public_url* as the server and *parts* added."""
+    schemas = {**_schemas(), **webhook_schemas()}
+    paths = _paths()
+    for part in parts:
+        schemas.update(part.schemas)
+        paths.update(part.paths)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -502,7 +518,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
         "components": {
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
                                            "description": "integration key of a tenant"}},
-            "schemas": {**_schemas(), **webhook_schemas()},
+            "schemas": schemas,
         },
-        "paths": _paths(),
+        "paths": paths,
     }

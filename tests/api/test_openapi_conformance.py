@@ -46,6 +46,7 @@ def test_openapi_document_is_served(tmp_path: Path) -> None:
         "/api/v1/rooms/{room_id}/participants/{participant_id}/invite.ics",
         "/api/v1/rooms/{room_id}/lock",
         "/api/v1/rooms/{room_id}/unlock",
+        "/api/v1/rooms/{room_id}/prechecks",
         "/api/v1/webhooks",
         "/api/v1/webhooks/{webhook_id}",
         "/api/v1/webhooks/{webhook_id}/rotate-secret",
