@@ -20,6 +20,7 @@ from konsylium.logs import AccessLogger
 from konsylium.metrics import NodeMetrics
 from konsylium.settings import Settings
 from konsylium.shutdown import tell_sockets
+from konsylium.webhook_process import DeliveryProcess
 from rooms.api import BookingApi
 from rooms.auth import ApiKeys
 from rooms.booking import Bookings
@@ -76,7 +77,7 @@ class Node:
     sockets: SocketApi
     revocation: LiveRevocation
     outbox: Outbox
-    webhooks: Dispatcher
+    webhooks: Dispatcher | DeliveryProcess
     events: QueuedEvents
     redis: Redis | None = None
     tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
@@ -150,8 +151,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     sockets.on_session = revocation.watch
     bookings.revocations = revocation  # removals, cancels and ends (the API's and the hosts') reach live sessions
     outbox = Outbox(store)
-    dispatcher = Dispatcher(outbox, clock, allow_private=settings.webhooks_allow_private,
-                            deliver=settings.webhooks_deliver, on_outcome=metrics.webhook_outcome)
+    dispatcher = _webhook_sender(settings, store, outbox, clock, metrics)
     store.on_outbox = dispatcher.wake
     node = Node(
         settings=settings,
@@ -209,6 +209,17 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     if settings.redis_url is not None:
         app.cleanup_ctx.append(_redis_ctx)
     return app
+
+
+def _webhook_sender(settings: Settings, store: SqliteRoomStore, outbox: Outbox, clock: Clock,
+                    metrics: NodeMetrics) -> Dispatcher | DeliveryProcess:
+    """Who sends webhooks: a process of their own (the default: the front's loop stays for bookings and
+    signalling), or this process's event loop (`Settings.webhooks_process` false, or not delivering)."""
+    if settings.webhooks_process and settings.webhooks_deliver:
+        return DeliveryProcess(store.path, outbox, allow_private=settings.webhooks_allow_private,
+                               log_level=settings.log_level, on_outcome=metrics.webhook_outcome)
+    return Dispatcher(outbox, clock, allow_private=settings.webhooks_allow_private,
+                      deliver=settings.webhooks_deliver, on_outcome=metrics.webhook_outcome)
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:

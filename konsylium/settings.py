@@ -58,6 +58,8 @@ class Settings:
     webhooks_allow_private: bool = False
     #: Webhook messages are sent (false: they stay queued; maintenance, or a machine without a network).
     webhooks_deliver: bool = True
+    #: Webhooks are sent by a process of their own (false: by the front's event loop; tests with a manual clock).
+    webhooks_process: bool = True
 
     @property
     def public_url(self) -> str:
@@ -92,6 +94,7 @@ class Settings:
             workers=_workers(get("WORKERS")),
             webhooks_allow_private=_flag("WEBHOOKS_ALLOW_PRIVATE", get("WEBHOOKS_ALLOW_PRIVATE"), False),
             webhooks_deliver=_flag("WEBHOOKS_DELIVER", get("WEBHOOKS_DELIVER"), True),
+            webhooks_process=_flag("WEBHOOKS_PROCESS", get("WEBHOOKS_PROCESS"), True),
         )
 
 

@@ -8,7 +8,9 @@ open-loop (booking *i* is sent at t0 + i/rate whatever the answers do, so the
 offered rate is real; the latency counts from that scheduled moment) for a fixed
 time. Every booking is one ``booking.created`` event, so one webhook message. The
 outbox's depth (``/metrics``: pending and oldest-pending age) is sampled every
-0.5 s during the run and until it drains. Same-run reference, right after each
+0.5 s during the run and until it drains. Node CPU counts the node and its
+children (the webhook delivery process). ``--in-front`` sends from the front's
+event loop instead, for comparison. Same-run reference, right after each
 level: the same offered rate booked by tenant ``ref``, which has no endpoint, so
 bookings ÷ reference is what webhooks cost the booking path. Bounded in count
 and time; loopback only.
@@ -240,9 +242,9 @@ async def level(http: aiohttp.ClientSession, node: Node, receiver: str, rate: fl
                 pass
 
     sampler = asyncio.create_task(sample())
-    cpu_start = process_cpu(node.pid).cpu_seconds
+    cpu_start = process_cpu(node.pid, with_children=True).cpu_seconds
     offered = await offer(http, url, BENCH_KEY, rate, seconds, first, max_waiting)
-    cpu_offered = process_cpu(node.pid).cpu_seconds
+    cpu_offered = process_cpu(node.pid, with_children=True).cpu_seconds
     end_text = await scrape(http, url)
     depth_at_end = metric(end_text, PENDING)
     series.append((time.perf_counter() - t0, depth_at_end, metric(end_text, OLDEST)))
@@ -254,7 +256,7 @@ async def level(http: aiohttp.ClientSession, node: Node, receiver: str, rate: fl
             drained = time.perf_counter() - ended
             break
         await asyncio.sleep(0.05)
-    cpu_drained = process_cpu(node.pid).cpu_seconds
+    cpu_drained = process_cpu(node.pid, with_children=True).cpu_seconds
     stop.set()
     await sampler
     failures = int(failed_attempts(await scrape(http, url)) - failures_before)
@@ -268,10 +270,10 @@ async def level(http: aiohttp.ClientSession, node: Node, receiver: str, rate: fl
     booked = [r for r in first_seen.values() if r.type == "booking.created"]
     lag_ms = [(r.received - r.event) * 1000 for r in booked]
     span = max((r.received for r in booked), default=wall_t0) - wall_t0
-    cpu_before_reference = process_cpu(node.pid).cpu_seconds
+    cpu_before_reference = process_cpu(node.pid, with_children=True).cpu_seconds
     reference = await offer(http, url, REF_KEY, rate, seconds, first + offered.offered, max_waiting)
     cpu = {"offer": cpu_offered - cpu_start, "drain": cpu_drained - cpu_offered,
-           "reference": process_cpu(node.pid).cpu_seconds - cpu_before_reference}
+           "reference": process_cpu(node.pid, with_children=True).cpu_seconds - cpu_before_reference}
     return Level(offered, reference, len(booked), len(records) - len(first_seen), failures,
                  offered.booked - len(booked), int(taken["verified"]), int(taken["verify_failed"]), lag_ms, span,
                  series, depth_at_end, drained, load, cpu)
@@ -380,10 +382,13 @@ def main() -> None:
                         help="bookings waiting for an answer at most (beyond: not sent, counted as skipped)")
     parser.add_argument("--drain-timeout", type=float, default=120.0, help="how long to wait for the outbox to drain")
     parser.add_argument("--json", type=Path, help="write every level (with the depth series) here")
+    parser.add_argument("--in-front", action="store_true",
+                        help="send webhooks from the front's event loop (KONSYLIUM_WEBHOOKS_PROCESS=false), for comparison")
     parser.add_argument("--profile", type=Path, help="py-spy each level's first 10 s of the node into this directory")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
     with local_node(KONSYLIUM_WORKERS="0", KONSYLIUM_WEBHOOKS_ALLOW_PRIVATE="true",
+                    KONSYLIUM_WEBHOOKS_PROCESS="false" if args.in_front else "true",
                     KONSYLIUM_API_KEYS=f"bench={BENCH_KEY},ref={REF_KEY}") as node, receiver_process() as receiver:
         print(f"node pid {node.pid}, load average {load_average()}", file=sys.stderr, flush=True)
         levels = asyncio.run(run_all(node, receiver, rates, args.seconds, args.max_waiting, args.drain_timeout,
