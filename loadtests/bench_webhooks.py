@@ -383,7 +383,7 @@ def main() -> None:
     parser.add_argument("--drain-timeout", type=float, default=120.0, help="how long to wait for the outbox to drain")
     parser.add_argument("--json", type=Path, help="write every level (with the depth series) here")
     parser.add_argument("--in-front", action="store_true",
-                        help="send webhooks from the front's event loop (KONSYLIUM_WEBHOOKS_PROCESS=false), for comparison")
+                        help="send from the front's event loop (KONSYLIUM_WEBHOOKS_PROCESS=false), to compare")
     parser.add_argument("--profile", type=Path, help="py-spy each level's first 10 s of the node into this directory")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]

@@ -98,7 +98,7 @@ def test_a_killed_delivery_process_is_restarted_and_its_message_delivered(tmp_pa
             os.kill(first, signal.SIGKILL)
             book(node)
             receiver.wait(lambda r: len(r.processed) == 2)
-            [(second, parent)] = until(lambda: [p for p in delivery_processes(tmp_path) if p[0] != first])
+            [(_, parent)] = until(lambda: [p for p in delivery_processes(tmp_path) if p[0] != first])
             assert parent == node.proc.pid
             assert "webhook delivery process died" in node.log()
     finally:
