@@ -4,7 +4,9 @@ Why a process: an attempt costs the sender ≈ 0.7 ms of CPU (aiohttp's client, 
 settle). On the front's event loop that time is taken from bookings and signalling, and under
 500 bookings/s the outbox grew without bound (docs/benchmarks.md). The child runs the same
 `Dispatcher` with its own interpreter (its own GIL) and its own SQLite connection to the store's
-file; WAL lets the front's and the child's transactions take turns without blocking readers.
+file; WAL lets the front's and the child's transactions take turns without blocking readers. The
+child's commits are not synced on their own (`SqliteRoomStore` ``durable=False``): a power cut
+can undo its last claims and settles, and those messages are sent again.
 
 The two talk over the child's standard streams:
 
@@ -164,7 +166,7 @@ async def _serve(store_path: Path, allow_private: bool) -> None:
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stopping.set)
-    store = SqliteRoomStore(store_path)
+    store = SqliteRoomStore(store_path, durable=False)  # a lost settle only repeats a delivery
     await store.open()
     dispatcher = Dispatcher(Outbox(store), SystemClock(), allow_private=allow_private, on_outcome=_report)
     reader = asyncio.StreamReader()

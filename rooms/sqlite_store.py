@@ -4,6 +4,12 @@ One thread owns the connection. Requests queue up and are run in batches,
 each batch one transaction (group commit): WAL with ``synchronous=FULL`` makes
 a booking durable before its 201 is sent, and batching keeps the fsyncs few
 under load.
+
+A second process may open the same file (the webhook delivery process) with
+``durable=False``: its commits are not synced themselves (``synchronous=NORMAL``)
+but reach the disk with the next synced commit or checkpoint, since the WAL is
+one sequential log. A power cut can then undo its last claims and settles, which
+only sends those messages again (delivery is at least once).
 """
 
 from __future__ import annotations
@@ -54,8 +60,9 @@ class _Job:
 class SqliteRoomStore:
     """RoomStore on a SQLite file (see module docstring for the concurrency model)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, durable: bool = True) -> None:
         self.path = path
+        self.durable = durable
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -93,7 +100,7 @@ class SqliteRoomStore:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row  # columns by name: the schema grows without shifting indexes
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'NORMAL'}")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
         version = conn.execute("PRAGMA user_version").fetchone()["user_version"]

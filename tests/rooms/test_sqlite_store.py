@@ -59,6 +59,17 @@ async def test_schema_version_and_wal(tmp_path: Path) -> None:
     conn.close()
 
 
+async def test_commits_are_synced_unless_opened_not_durable(tmp_path: Path) -> None:
+    """FULL for the front (a 201 means on disk); NORMAL for the webhook delivery process's connection."""
+    for durable, level in ((True, 2), (False, 1)):
+        store = SqliteRoomStore(tmp_path / "s.db", durable=durable)
+        await store.open()
+        try:
+            assert await store.execute(lambda c: c.execute("PRAGMA synchronous").fetchone()[0], write=False) == level
+        finally:
+            await store.close()
+
+
 async def test_newer_schema_is_refused(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "s.db")
     conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
