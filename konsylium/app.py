@@ -38,6 +38,7 @@ from rooms.webhooks.store import WebhookStore
 from sfu import Sfu, SfuConfig
 from signalling.background import BackgroundTasks
 from signalling.event_queue import QueuedEvents
+from signalling.front_calls import FrontCalls, LocalFrontCalls
 from signalling.host_decisions import BookedDecisions, HostDecisions
 from signalling.join_page import JoinPage
 from signalling.live_api import LiveApi
@@ -49,10 +50,13 @@ from signalling.web_client import WebClient
 from signalling.whip import WhipApi, cors_middleware
 from signalling.workers import WorkerRoomService
 from signalling.workflow import Workflow, Workflows
+from telemed.consultation import Consultation
+from telemed.consultation_api import ConsultationApi
 from telemed.fhir.api import FhirApi
 from telemed.precheck.api import PrecheckApi
 from telemed.precheck.openapi import PRECHECK_OPENAPI
 from telemed.precheck.store import PrecheckStore
+from telemed.visit_records import VisitRecords
 
 __all__ = ["FRONT_GUARD", "MAX_BODY", "NODE", "Node", "create_app", "runner_options"]
 
@@ -99,33 +103,36 @@ def runner_options() -> dict[str, Any]:
     return {"access_log_class": AccessLogger, **runner_limits()}
 
 
-#: The workflow packages' workflows, first claim first (telemedicine and council sessions plug in here).
-WORKFLOWS: tuple[Workflow, ...] = ()
+def node_workflows() -> tuple[Workflow, ...]:
+    """The workflow packages' workflows, first claim first (telemedicine and council sessions plug in here);
+    built per node (a workflow keeps its rooms' state), by name again in each media worker."""
+    return (Consultation(),)
 
 
 def _room_service(settings: Settings, clock: Clock, notifier: SocketNotifier,
                   presence: LocalPresence, workflows: Workflows, decisions: HostDecisions,
-                  events: EventSink) -> RoomService:
+                  events: EventSink, front: FrontCalls) -> RoomService:
     """Live rooms in media worker processes, or in this process when KONSYLIUM_WORKERS=0; a host's
     removals and ends go to *decisions* (the booking service) from either, what happens in the rooms to
-    *events* (the store: the audit chain, the webhooks' outbox)."""
+    *events* (the store: the audit chain, the webhooks' outbox), what workflows keep to *front*."""
     media = settings.media_addresses or ()
     config = SfuConfig(addresses=tuple(a.local for a in media),
                        announced=tuple((a.local, a.announced) for a in media if a.announced))
     if settings.workers == 0:
         return LocalRoomService(LiveRooms(Sfu(config), presence, clock, notifier,
                                           reconnect_grace=settings.reconnect_grace, workflows=workflows,
-                                          decisions=decisions, events=events))
+                                          decisions=decisions, events=events, front=front))
     return WorkerRoomService(settings.workers, notifier, presence, media=config,
                              grace=settings.reconnect_grace, log_level=settings.log_level, workflows=workflows,
-                             decisions=decisions, events=events)
+                             decisions=decisions, events=events, front=front)
 
 
 def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = False,
-               workflows: Sequence[Workflow] = WORKFLOWS) -> web.Application:
+               workflows: Sequence[Workflow] | None = None) -> web.Application:
     """Build the node. The store opens on startup and closes on cleanup.
 
-    *workflows* run the rooms they claim (the rest are plain meetings); tests may pass their own.
+    *workflows* run the rooms they claim (the rest are plain meetings): the node's (`node_workflows`) unless
+    given (tests may pass their own).
 
     Media workers start with the first room, or at startup when *eager* (``serve``).
     """
@@ -141,8 +148,11 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
                                engineio_logger=logging.getLogger("engineio.server"))
     bookings = Bookings(store, clock)  # its revocations are wired below, once the live side exists
     events = QueuedEvents(store)  # live rooms never wait for the disk (signalling/event_queue.py)
-    rooms = _room_service(settings, clock, SocketNotifier(sio), presence, Workflows(workflows),
-                          BookedDecisions(bookings), events)
+    visits = VisitRecords(store)  # a consultation's timer totals, outcome and note (telemed)
+    front = LocalFrontCalls(visits.front_calls())
+    chosen = node_workflows() if workflows is None else workflows
+    rooms = _room_service(settings, clock, SocketNotifier(sio), presence, Workflows(chosen),
+                          BookedDecisions(bookings), events, front)
     metrics = NodeMetrics(rooms.totals)
     tasks = BackgroundTasks()
     sockets = SocketApi(sio, rooms, tokens, store, tasks.spawn,
@@ -185,6 +195,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     app.router.add_routes(FhirApi(node.bookings, views, ApiKeys(keys)).routes())
     app.router.add_routes(PrecheckApi(tokens, node.bookings, PrecheckStore(store), ApiKeys(keys)).routes())
     app.router.add_routes(LiveApi(node.bookings, ApiKeys(keys), rooms).routes())
+    app.router.add_routes(ConsultationApi(node.bookings, visits, ApiKeys(keys)).routes())
     app.router.add_routes(WebhookApi(WebhookStore(store), ApiKeys(keys), clock, settings.public_url,
                                      allow_private=settings.webhooks_allow_private, wake=dispatcher.wake).routes())
     app.router.add_routes(JoinPage(tokens, store, web_client.page).routes())

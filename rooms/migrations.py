@@ -153,4 +153,20 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX prechecks_by_participant ON prechecks (room_id, participant_id, id);
     CREATE INDEX prechecks_by_age ON prechecks (at_us);
     """,
+    # 7: a consultation's record (telemed.visit_records): the visit timer's totals, and once the clinician
+    # completes it the outcome code and the short note (readable only with the tenant's API key), once.
+    """
+    CREATE TABLE visit_outcomes (
+        room_id TEXT PRIMARY KEY REFERENCES rooms (id),
+        tenant TEXT NOT NULL,
+        started_us INTEGER,
+        in_call_us INTEGER NOT NULL DEFAULT 0,
+        outcome TEXT CHECK (outcome IS NULL OR outcome IN
+            ('completed', 'in_person_needed', 'no_show', 'technical_failure')),
+        note TEXT,
+        completed_by TEXT,
+        completed_us INTEGER,
+        updated_us INTEGER NOT NULL
+    );
+    """,
 )

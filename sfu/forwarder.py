@@ -78,6 +78,7 @@ class TrackForwarder:
         self._sequence = SequenceRewriter()
         self._sender_report: tuple[int, int] | None = None
         self._last_keyframe_request = 0.0
+        self._paused = False
         hook_sender(transceiver.sender, self._handle_sender_started, self._handle_keyframe_request)
         source.attach(self)
 
@@ -105,6 +106,23 @@ class TrackForwarder:
         """True while video packets are dropped until a keyframe begins."""
         return self.state is ForwarderState.WAITING_FOR_KEYFRAME
 
+    @property
+    def paused(self) -> bool:
+        """True while nothing of the track reaches this subscriber (a consultation's hold)."""
+        return self._paused
+
+    @paused.setter
+    def paused(self, paused: bool) -> None:
+        if paused == self._paused:
+            return
+        self._paused = paused
+        if paused:
+            return
+        if self.state is ForwarderState.FORWARDING:
+            self.source_restarted()  # continue without a gap, from a keyframe (asked for here)
+        elif self.state is ForwarderState.WAITING_FOR_KEYFRAME and self.source.kind is MediaKind.VIDEO:
+            self.request_keyframe()
+
     def request_keyframe(self) -> None:
         """Ask the publisher for a keyframe on behalf of this subscriber."""
         self._last_keyframe_request = time.monotonic()
@@ -129,7 +147,7 @@ class TrackForwarder:
     def _handle_keyframe_request(self) -> None:
         # PLI or FIR from the subscriber.
         self.stats.keyframe_requests_received += 1
-        if self.state in (ForwarderState.WAITING_FOR_KEYFRAME, ForwarderState.FORWARDING):
+        if not self._paused and self.state in (ForwarderState.WAITING_FOR_KEYFRAME, ForwarderState.FORWARDING):
             self.request_keyframe()
 
     def forward(self, packet: Any, keyframe_start: bool) -> Awaitable[None] | None:
@@ -139,6 +157,9 @@ class TrackForwarder:
         an awaitable that completes the send, which the caller must await before
         forwarding the next packet (to keep the order).
         """
+        if self._paused:
+            self.stats.packets_dropped_paused += 1
+            return None
         state = self.state
         if state is ForwarderState.FORWARDING:
             seq = self._sequence.rewrite(packet.sequence_number)

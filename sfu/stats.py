@@ -41,4 +41,5 @@ class ForwardingStats:
     packets_forwarded: int = 0
     bytes_forwarded: int = 0
     packets_dropped_before_keyframe: int = 0
+    packets_dropped_paused: int = 0  # while the subscriber was paused (`Subscriber.paused`)
     keyframe_requests_received: int = 0

@@ -47,6 +47,7 @@ class Subscriber(ServerPeer):
         super().__init__(subscriber_id, config, counters)
         self._on_closed = on_closed
         self._forwarders: dict[str, TrackForwarder] = {}
+        self._paused = False
 
     def __repr__(self) -> str:
         return f"Subscriber(id={self.id!r}, tracks={len(self._forwarders)})"
@@ -55,6 +56,18 @@ class Subscriber(ServerPeer):
     def forwarders(self) -> tuple[TrackForwarder, ...]:
         """Forwarders of the tracks currently sent (with their stats and state)."""
         return tuple(self._forwarders.values())
+
+    @property
+    def paused(self) -> bool:
+        """True while this client receives nothing (a consultation's hold): every forwarder, present and
+        added later, drops what it would send; on resume each restarts at a keyframe, without a gap."""
+        return self._paused
+
+    @paused.setter
+    def paused(self, paused: bool) -> None:
+        self._paused = paused
+        for forwarder in self._forwarders.values():
+            forwarder.paused = paused
 
     def forwarder(self, track: PublishedTrack) -> TrackForwarder | None:
         """The forwarder sending `track` to this subscriber, if any."""
@@ -80,6 +93,7 @@ class Subscriber(ServerPeer):
         transceiver = self._pc.addTransceiver(IdleTrack(track.kind), direction="sendonly")
         transceiver.setCodecPreferences(_codec_preferences(track))
         forwarder = TrackForwarder(track, transceiver, self._counters, self._source_ended)
+        forwarder.paused = self._paused
         self._forwarders[track.id] = forwarder
         return forwarder
 

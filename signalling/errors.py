@@ -34,6 +34,7 @@ __all__ = [
     "SessionEnded",
     "TooManySessions",
     "UnknownChatMessage",
+    "known_errors",
     "socket_code",
 ]
 
@@ -210,5 +211,11 @@ def _family(root: type[Exception]) -> list[type[Exception]]:
     return out
 
 
-#: Expected error classes by name, for the worker link (SFU errors and live-room errors).
-KNOWN: dict[str, type[Exception]] = {cls.__name__: cls for cls in _family(SfuError) + _family(LiveError)}
+def known_errors() -> dict[str, type[Exception]]:
+    """Expected error classes by name, for the worker link: SFU errors and live-room errors, those a workflow
+    package declares too (read when needed: a workflow's module is imported after this one)."""
+    return {cls.__name__: cls for cls in _family(SfuError) + _family(LiveError)}
+
+
+#: The expected error classes of this package (`known_errors` also has the workflows').
+KNOWN: dict[str, type[Exception]] = known_errors()

@@ -48,6 +48,7 @@ from signalling.errors import (
     ServerBusy,
     UnknownChatMessage,
 )
+from signalling.front_calls import FrontCalls, LocalFrontCalls
 from signalling.hands import HandQueue
 from signalling.host_decisions import HostDecisions, NoDecisions
 from signalling.member import Member, ParticipantState
@@ -125,6 +126,9 @@ class Notifier(Protocol):
     async def enter_call(self, sid: str, room_id: str) -> None:
         """Let socket *sid* hear what is said to the room's call (`to_room`); waiting sockets do not."""
 
+    async def leave_call(self, sid: str, room_id: str) -> None:
+        """Stop socket *sid* hearing the call (sent back to the lobby)."""
+
     async def reset_room(self, room_id: str) -> None:
         """Disconnect every socket of the room, so that its clients reconnect afresh."""
 
@@ -149,6 +153,11 @@ class LiveRoom:
         self.hands = HandQueue()  # raised hands, in order (signalling/hands.py)
 
     # -- queries -------------------------------------------------------------
+
+    @property
+    def rooms(self) -> LiveRooms:
+        """The node's live rooms: their clock, tasks and front calls (for the room's workflow)."""
+        return self._rooms
 
     def member(self, participant_id: str) -> Member | None:
         return self.members.get(participant_id)
@@ -178,6 +187,10 @@ class LiveRoom:
     async def _tell(self, member: Member, event: str, data: Any) -> None:
         if member.sid is not None:
             await self._rooms.notifier.to_sid(member.sid, event, data)
+
+    async def tell(self, member: Member, event: str, data: Any) -> None:
+        """Send *event* to *member*'s socket alone (none while they reconnect)."""
+        await self._tell(member, event, data)
 
     async def broadcast(self, event: str, data: Any, *, skip: Member | None = None) -> None:
         """Send *event* to every socket of the room (but *skip*'s)."""
@@ -284,10 +297,12 @@ class LiveRoom:
             raise NotWaiting("that participant is not waiting in the lobby")
         return member
 
-    async def _let_in(self, member: Member, sender: Member | None) -> None:
+    async def _let_in(self, member: Member, sender: Member | None, identity_confirmed: bool = False) -> None:
         """Move a waiting member into the call, a host's (*sender*'s, or the API's) decision: they get
-        ``admitted``, the call ``participant_joined``."""
-        await self._event("lobby.admitted", member, sender)
+        ``admitted``, the call ``participant_joined``. *identity_confirmed*: the host says they checked who
+        it is (a consultation's admit), kept in the ``lobby.admitted`` event."""
+        await self._event("lobby.admitted", member, sender,
+                          data={"identity_confirmed": True} if identity_confirmed else None)
         await self._event("participant.joined", member, data={"role": member.role.value})
         member.state = ParticipantState.IN_CALL
         if member.sid is not None:
@@ -296,6 +311,7 @@ class LiveRoom:
         await self.broadcast("participant_joined", member.view(), skip=member)
         log.info("participant admitted room=%s participant=%s", self.id, member.id)
         await self.renegotiate(member)
+        await self.workflow.updated(self, member)
 
     @handles(Admit)
     async def _on_admit(self, sender: Member | None, message: Admit) -> dict[str, Any]:
@@ -303,7 +319,7 @@ class LiveRoom:
         if message.participant_id in self.denied and message.participant_id not in self.members:
             self.denied.discard(message.participant_id)  # re-admitted: their link works again
             return {}
-        await self._let_in(self._waiting(message.participant_id), sender)
+        await self._let_in(self._waiting(message.participant_id), sender, bool(message.identity_confirmed))
         await self._lobby_changed()
         return {}
 
@@ -343,6 +359,11 @@ class LiveRoom:
         except Exception:  # what happened stands; the operator must learn that its record is missing
             log.exception("event not recorded room=%s type=%s participant=%s", self.id, kind, event.participant_id)
 
+    async def record(self, kind: str, member: Member | None = None, sender: Member | None = None, *,
+                     data: dict[str, Scalar] | None = None) -> None:
+        """Record a room event of the room's workflow (a type it registered), as the room records its own."""
+        await self._event(kind, member, sender, by=None if sender is None else sender.id, data=data)
+
     @handles(Lock)
     async def _on_lock(self, sender: Member | None, message: Lock) -> dict[str, Any]:
         return await self._set_locked(sender, True)
@@ -367,11 +388,15 @@ class LiveRoom:
         return member
 
     def _hold_media(self, member: Member) -> None:
-        """Let the SFU forward only the kinds no host muted of what *member* publishes."""
-        if member.publisher is None:
-            return
-        for track in member.publisher.tracks:
-            track.paused = track.kind.value in member.host_muted
+        """Let the SFU forward only the kinds no host muted of what *member* publishes, and nothing at all
+        either way while they are on hold (`ParticipantState.ON_HOLD`: their connections stay open)."""
+        held = member.state is ParticipantState.ON_HOLD
+        if member.publisher is not None:
+            for track in member.publisher.tracks:
+                track.paused = held or track.kind.value in member.host_muted
+        subscriber = member.negotiation.open
+        if subscriber is not None:
+            subscriber.paused = held
 
     @handles(MuteParticipant)
     async def _on_mute_participant(self, sender: Member | None, message: MuteParticipant) -> dict[str, Any]:
@@ -525,6 +550,7 @@ class LiveRoom:
             if existing.role is Role.HOST:
                 await self._lobby_changed()  # those waiting learn a host is back
             log.info("participant resumed room=%s participant=%s", self.id, participant.id)
+            await self.workflow.updated(self, existing)
             return existing, True
         if participant.id in self.denied:
             raise Denied("a host did not let you into this meeting")
@@ -567,7 +593,7 @@ class LiveRoom:
         if member.grace is not None or member.sid != sid:
             return
         member.sid = None
-        if member.state is not ParticipantState.WAITING:  # one who waits keeps waiting
+        if member.state not in (ParticipantState.WAITING, ParticipantState.ON_HOLD):  # they keep waiting, held
             member.state = ParticipantState.RECONNECTING
         loop = asyncio.get_running_loop()
         member.grace = loop.call_later(
@@ -577,6 +603,7 @@ class LiveRoom:
         self._rooms.spawn(self._announce(member, "participant_updated", member.view()))
         if member.role is Role.HOST:
             self._rooms.spawn(self._lobby_changed())
+        self._rooms.spawn(self.workflow.updated(self, member))
 
     async def depart(self, member: Member, reason: str) -> None:
         """Remove a member for good and free their media."""
@@ -655,8 +682,7 @@ class LiveRoom:
         await self.unpublish(member, announce=False)
         self._rooms.expect_connection(publisher)
         member.publisher = publisher
-        if member.host_muted:
-            self._hold_media(member)  # a host's mute outlasts a new publish connection
+        self._hold_media(member)  # a host's mute and a hold outlast a new publish connection
         self._publisher_owner[publisher.id] = member
         publisher.on_track.connect(lambda track: self._track_live(member, track))
         publisher.on_close.connect(lambda p: self._rooms.spawn(self._publisher_closed(member, p)))
@@ -679,7 +705,7 @@ class LiveRoom:
         await self.broadcast("participant_updated", member.view(), skip=member)
 
     def _track_live(self, member: Member, track: PublishedTrack) -> None:
-        if track.kind.value in member.host_muted:
+        if track.kind.value in member.host_muted or member.state is ParticipantState.ON_HOLD:
             track.paused = True
         if track.kind is MediaKind.AUDIO:
             self.speakers.watch(track)
@@ -732,6 +758,7 @@ class LiveRoom:
             created.on_close.connect(lambda s: self._rooms.spawn(self._subscriber_lost(member, s)))
             member.negotiation.subscriber = subscriber = created
             self._rooms.expect_connection(created)
+            self._hold_media(member)  # one on hold receives nothing on a new connection either
         for track in tracks:
             subscriber.add_track(track)
         member.negotiation.started()
@@ -770,9 +797,35 @@ class LiveRoom:
         their permissions at once, they and the others are told (``participant_updated``)."""
         if member.state is state or self.members.get(member.id) is not member:
             return
-        member.state = state
-        log.info("participant state room=%s participant=%s state=%s", self.id, member.id, state.value)
-        await self._rights_changed(member)
+        if state is ParticipantState.WAITING:
+            await self._back_to_lobby(member)
+        else:
+            member.state = state
+            log.info("participant state room=%s participant=%s state=%s", self.id, member.id, state.value)
+            self._hold_media(member)  # on hold: nothing forwarded either way; back in the call: all again
+            if state is ParticipantState.IN_CALL and member.sid is not None:
+                await self._rooms.notifier.enter_call(member.sid, self.id)
+            await self._rights_changed(member)
+        await self.workflow.updated(self, member)
+
+    async def _back_to_lobby(self, member: Member) -> None:
+        """Send a member of the call back to the lobby, keeping their place (arrival order): their media
+        closes, they stop hearing the call (``sent_to_lobby``, a waiting ``welcome``), the call sees them
+        leave (``participant_left``, reason ``lobby``) and the hosts see them wait."""
+        member.state = ParticipantState.WAITING
+        log.info("participant back to the lobby room=%s participant=%s", self.id, member.id)
+        if member.sid is not None:
+            await self._rooms.notifier.leave_call(member.sid, self.id)
+        await self._drop_subscriber(member)
+        await self.unpublish(member, announce=False)  # the call is told they left, not what they publish
+        await self._rooms.presence.publishing(self.id, member.id, frozenset())
+        if self.hands.lower(member.id):
+            member.hand_raised_at = None
+            await self.broadcast("hands", self.hands.view())
+        await self._event("lobby.waiting", member, data={"party": member.participant.party.value})
+        await self._tell(member, "sent_to_lobby", self.welcome(member, resumed=False))
+        await self.broadcast("participant_left", {"id": member.id, "reason": "lobby"})
+        await self._lobby_changed()
 
     async def _rights_changed(self, member: Member) -> None:
         """*member*'s permissions changed (state, live role): their media follows at once, they and the
@@ -844,7 +897,10 @@ class LiveRooms:
         workflows: Workflows | None = None,
         decisions: HostDecisions | None = None,
         events: EventSink | None = None,
+        front: FrontCalls | None = None,
     ) -> None:
+        #: What workflows ask of the front process (their records in the store; signalling/front_calls.py).
+        self.front: FrontCalls = front or LocalFrontCalls()
         #: Where live rooms' events go (the store's audit chain and outbox; through the link in a media worker).
         self.events: EventSink = events or NoEvents()
         self.workflows = workflows or Workflows()

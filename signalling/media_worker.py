@@ -15,7 +15,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +31,7 @@ from signalling.wire import participant_from_wire, room_from_wire
 from signalling.worker_link import Link, LinkClosed
 from signalling.workflow import Workflows, load_workflows
 
-__all__ = ["LinkDecisions", "LinkEvents", "LinkNotifier", "LinkPresence", "main", "serve"]
+__all__ = ["LinkDecisions", "LinkEvents", "LinkFrontCalls", "LinkNotifier", "LinkPresence", "main", "serve"]
 
 log = logging.getLogger(__name__)
 TOTALS_EVERY = 1.0
@@ -62,6 +62,9 @@ class LinkNotifier:
 
     async def enter_call(self, sid: str, room_id: str) -> None:
         await _tell(self.link, "enter_call", sid=sid, room_id=room_id)
+
+    async def leave_call(self, sid: str, room_id: str) -> None:
+        await _tell(self.link, "leave_call", sid=sid, room_id=room_id)
 
     async def reset_room(self, room_id: str) -> None:
         raise RuntimeError("a worker never resets rooms; the front does")
@@ -107,6 +110,16 @@ class LinkDecisions:
 
     async def end_meeting(self, tenant: str, room_id: str, by: str) -> None:
         await self.link.call("end_meeting", tenant=tenant, room_id=room_id, by=by)
+
+
+class LinkFrontCalls:
+    """The worker's `FrontCalls`: a workflow's call goes to the front, which holds the store."""
+
+    def __init__(self, link: Link) -> None:
+        self.link = link
+
+    async def call(self, name: str, params: Mapping[str, Any]) -> Any:
+        return await self.link.call("front_call", name=name, params=dict(params))
 
 
 async def _call(service: LocalRoomService, method: str, p: dict[str, Any]) -> Any:
@@ -155,6 +168,7 @@ async def serve(sock: socket.socket, media: SfuConfig, grace: float, workflows: 
         workflows=workflows,
         decisions=LinkDecisions(link),
         events=LinkEvents(link),
+        front=LinkFrontCalls(link),
     )
     service = LocalRoomService(rooms)
 

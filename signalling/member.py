@@ -27,7 +27,7 @@ class ParticipantState(StrEnum):
 
     WAITING = "waiting"  # in the lobby, until a host lets them in
     IN_CALL = "in_call"
-    ON_HOLD = "on_hold"  # kept by a host outside the call's media (a consultation's pause)
+    ON_HOLD = "on_hold"  # kept by a host outside the call's media, both ways (a consultation's pause)
     RECONNECTING = "reconnecting"  # their socket dropped; their place is kept for a grace period
     LEFT = "left"
 
@@ -43,9 +43,11 @@ class Permissions:
 
     @classmethod
     def of(cls, role: Role, state: ParticipantState) -> Permissions:
-        """The permissions of *role* in *state*: media only in the call (or while reconnecting to it)."""
+        """The permissions of *role* in *state*: media only in the call (or while reconnecting to it, or on
+        hold: a held member keeps their connections, and the live room forwards nothing either way)."""
         in_call = state in (ParticipantState.IN_CALL, ParticipantState.RECONNECTING)
-        return cls(publish=in_call and role.may_publish, subscribe=in_call,
+        media = in_call or state is ParticipantState.ON_HOLD
+        return cls(publish=media and role.may_publish, subscribe=media,
                    moderate=role is Role.HOST and state is not ParticipantState.LEFT, talk=in_call)
 
 
@@ -124,6 +126,11 @@ class Member:
         return Permissions.of(self.role, self.state)
 
     @property
+    def reconnecting(self) -> bool:
+        """Whether their socket dropped and their place is kept for its grace period (in any state)."""
+        return self.state is ParticipantState.RECONNECTING or self.grace is not None
+
+    @property
     def subscriber(self) -> Subscriber | None:
         return self.negotiation.subscriber
 
@@ -148,7 +155,7 @@ class Member:
             "role": self.role.value,
             "party": self.participant.party.value,
             "state": self.state.value,
-            "connection": "reconnecting" if self.state is ParticipantState.RECONNECTING else "connected",
+            "connection": "reconnecting" if self.reconnecting else "connected",
             "publishing": self.publishing,
             "sharing": self.sharing,
             "muted": dict(self.muted),

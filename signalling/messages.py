@@ -17,7 +17,7 @@ import dataclasses
 import sys
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union
@@ -177,9 +177,11 @@ PARTICIPANT_ID = Annotated[str, Text(64, "a participant id")]
 @dataclass(frozen=True, slots=True)
 class Admit(Message):
     """(Hosts) Let a waiting participant into the call; they get `admitted`, the others
-    `participant_joined`."""
+    `participant_joined`. `identity_confirmed: true` says the host checked who it is (a consultation's
+    "confirm identity and admit"): the `lobby.admitted` event keeps it."""
 
     participant_id: PARTICIPANT_ID
+    identity_confirmed: bool | None = None
 
 
 @message("admit_all", senders=HOSTS_AND_API)
@@ -416,6 +418,9 @@ def _describe(hint: Any) -> str:
                 else f"{text.what} (at most {text.max_len} characters)"
     if typing.get_origin(hint) is Literal:
         return " or ".join(f'"{c}"' for c in typing.get_args(hint))
+    if typing.get_origin(hint) in (Union, types.UnionType) and type(None) in typing.get_args(hint):
+        inner = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+        return f"optional, {_describe(inner)}"
     return {bool: "bool", str: "string"}.get(hint, str(hint))
 
 
@@ -428,19 +433,20 @@ def _payload(cls: type[Message]) -> str:
         f"`{f.name}`: {_describe(hints[f.name])}" for f in fields)
 
 
-def _rows() -> Iterator[str]:
+def _rows(messages: Sequence[type[Message]]) -> Iterator[str]:
     yield "| event | payload | does | ack on success |"
     yield "| --- | --- | --- | --- |"
-    for cls in core_messages():
+    for cls in messages:
         if Sender.PARTICIPANT not in cls.senders:
             continue  # the integrator's alone (REST), never a socket event
         doc = " ".join((cls.__doc__ or "").split())
         yield f"| `{cls.name}` | {_payload(cls)} | {doc} | {cls.reply} |"
 
 
-def protocol_table() -> str:
-    """The client → server table of docs/protocol.md (the core messages), generated from the declarations."""
-    return "\n".join(_rows()) + "\n"
+def protocol_table(messages: Sequence[type[Message]] | None = None) -> str:
+    """The client → server table of docs/protocol.md (the core messages, or a workflow's *messages*),
+    generated from the declarations."""
+    return "\n".join(_rows(core_messages() if messages is None else messages)) + "\n"
 
 
 if __name__ == "__main__":  # python -m signalling.messages: print the table for docs/protocol.md

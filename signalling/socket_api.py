@@ -94,6 +94,9 @@ class SocketNotifier:
     async def enter_call(self, sid: str, room_id: str) -> None:
         await self.sio.enter_room(sid, call_group(room_id))
 
+    async def leave_call(self, sid: str, room_id: str) -> None:
+        await self.sio.leave_room(sid, call_group(room_id))
+
 
 class SocketApi:
     """Socket.IO handlers bound to this node's live rooms."""

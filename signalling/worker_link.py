@@ -20,7 +20,7 @@ import struct
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from signalling.errors import KNOWN
+from signalling.errors import known_errors
 
 __all__ = ["Link", "LinkClosed", "RemoteError"]
 
@@ -29,8 +29,6 @@ HEADER = struct.Struct(">I")
 MAX_FRAME = 8 * 1024 * 1024
 Handler = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
-#: Errors that cross the link keep their class, so edges map them the same way.
-KNOWN_ERRORS: dict[str, type[Exception]] = KNOWN
 
 
 class LinkClosed(ConnectionError):
@@ -116,7 +114,7 @@ class Link:
             if future is None or future.done():
                 return
             if "error" in message:
-                kind = KNOWN_ERRORS.get(message["error"]["type"], RemoteError)
+                kind = known_errors().get(message["error"]["type"], RemoteError)
                 future.set_exception(kind(message["error"]["message"]))
             else:
                 future.set_result(message.get("result"))
@@ -137,7 +135,7 @@ class Link:
             result = await self._on_call(method, params)
             reply: dict[str, Any] = {"id": call_id, "result": result}
         except Exception as exc:
-            if type(exc).__name__ not in KNOWN_ERRORS:
+            if type(exc).__name__ not in known_errors():
                 log.exception("call failed method=%s", method)
             reply = {"id": call_id, "error": {"type": type(exc).__name__, "message": str(exc)}}
         with contextlib.suppress(LinkClosed, ConnectionError):

@@ -26,6 +26,7 @@ from rooms.presence import LivePresence
 from rooms.revocation import Revocation
 from sfu import SfuConfig
 from signalling.errors import NotJoined, NotPublishing
+from signalling.front_calls import FrontCalls, LocalFrontCalls
 from signalling.host_decisions import HostDecisions, NoDecisions
 from signalling.live_room import Notifier
 from signalling.messages import Message
@@ -109,6 +110,7 @@ class WorkerRoomService:
         workflows: Workflows | None = None,
         decisions: HostDecisions | None = None,
         events: EventSink | None = None,
+        front: FrontCalls | None = None,
     ) -> None:
         if count < 1:
             raise ValueError("WorkerRoomService needs at least one worker")
@@ -117,6 +119,7 @@ class WorkerRoomService:
         self.presence = presence
         self.events: EventSink = events or NoEvents()  # the workers' rooms' events (the store)
         self.decisions: HostDecisions = decisions or NoDecisions()  # what a worker's host decides
+        self.front: FrontCalls = front or LocalFrontCalls()  # what a worker's workflows ask of the front
         self.placement = placement or LeastLoadedPlacement(count)
         media = media or SfuConfig()
         self._args = ["--addresses", ",".join(media.addresses),
@@ -194,6 +197,8 @@ class WorkerRoomService:
             await self.notifier.drop(p["sid"], p["code"], p["message"], p["about"], p["details"])
         elif name == "enter_call":
             await self.notifier.enter_call(p["sid"], p["room_id"])
+        elif name == "leave_call":
+            await self.notifier.leave_call(p["sid"], p["room_id"])
         elif name == "joined":
             await self.presence.joined(p["room_id"], p["participant_id"], datetime.fromisoformat(p["at"]))
         elif name == "publishing":
@@ -216,9 +221,12 @@ class WorkerRoomService:
         else:
             log.warning("unknown event from media worker %s: %s", index, name[:40])
 
-    async def _asked(self, method: str, p: dict[str, Any]) -> None:
+    async def _asked(self, method: str, p: dict[str, Any]) -> Any:
         """A worker's room asks the front for a host's decision, which only the front's booking service
-        can record; its revocation calls the worker back (served concurrently) before this answers."""
+        can record; its revocation calls the worker back (served concurrently) before this answers. Or its
+        workflow asks for its records in the store (a front call, signalling/front_calls.py)."""
+        if method == "front_call":
+            return await self.front.call(p["name"], p["params"])
         if method == "remove_participant":
             await self.decisions.remove_participant(p["tenant"], p["room_id"], p["participant_id"], p["by"])
         elif method == "end_meeting":

@@ -5,7 +5,7 @@ the rooms it claims (`claims`):
 
 - admission: where an arriving participant goes (`ParticipantState.IN_CALL`, or
   `WAITING` for a lobby);
-- reactions to a member joining and leaving the room;
+- reactions to a member joining and leaving the room, and to their state or connection changing;
 - its own room messages: message classes declared with `signalling.messages.message`
   and one handler each (`handlers`), dispatched by the live room like its own.
 
@@ -50,6 +50,10 @@ class Workflow(Protocol):
     async def left(self, live: LiveRoom, member: Member, reason: str) -> None:
         """React to *member* leaving for good, with the reason clients are told."""
 
+    async def updated(self, live: LiveRoom, member: Member) -> None:
+        """React to *member*'s state or connection changing while present: let in from the lobby, put on
+        hold or back, sent back to the lobby, their socket lost (`Member.reconnecting`) or back."""
+
     @property
     def handlers(self) -> Mapping[type[Message], WorkflowHandler]:
         """The handlers of this workflow's own messages."""
@@ -70,6 +74,9 @@ class Meeting:
         return None
 
     async def left(self, live: LiveRoom, member: Member, reason: str) -> None:
+        return None
+
+    async def updated(self, live: LiveRoom, member: Member) -> None:
         return None
 
     @property

@@ -76,6 +76,9 @@ class FakeNotifier:
     async def enter_call(self, sid: str, room_id: str) -> None:
         self.calls.append(Sent("enter_call", sid, room_id))
 
+    async def leave_call(self, sid: str, room_id: str) -> None:
+        self.calls.append(Sent("leave_call", sid, room_id))
+
     async def reset_room(self, room_id: str) -> None:
         self.calls.append(Sent("reset_room", room_id, ""))
 
@@ -137,6 +140,7 @@ class FakeTrack:
         self.source = source or TrackSource.default(kind)
         self.live = False
         self.ended = False
+        self.paused = False  # a host's mute or a hold: the real one forwards nothing of it
         self.on_live: Event[FakeTrack] = Event("track.live")
         self.on_ended: Event[FakeTrack] = Event("track.ended")
         self.on_audio_level: Event[int] = Event("track.audio_level")
@@ -248,6 +252,7 @@ class FakeSubscriber(_FakePeer):
         self.answers: list[str] = []
         self.refuse_answers = False
         self.no_candidates = False
+        self.paused = False  # a hold: the real one forwards nothing to its client
 
     def __repr__(self) -> str:
         return f"FakeSubscriber({self.id!r})"

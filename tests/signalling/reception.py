@@ -41,6 +41,9 @@ class Reception:
     async def left(self, live: LiveRoom, member: Member, reason: str) -> None:
         await live.broadcast("reception", {"left": member.id, "reason": reason})
 
+    async def updated(self, live: LiveRoom, member: Member) -> None:
+        return None
+
     @property
     def handlers(self) -> Mapping[type[Message], WorkflowHandler]:
         return {LetIn: self._let_in}

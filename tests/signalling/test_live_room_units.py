@@ -185,9 +185,9 @@ async def test_a_reconnecting_member_keeps_the_right_to_publish(world: World) ->
     assert b.publisher is not None
 
 
-@pytest.mark.parametrize("state", [ParticipantState.WAITING, ParticipantState.ON_HOLD])
+@pytest.mark.parametrize("state", [ParticipantState.WAITING])
 async def test_publish_reads_the_members_permissions(world: World, state: ParticipantState) -> None:
-    """A member (who may publish by role) in the lobby or on hold may not: the state decides."""
+    """A member (who may publish by role) in the lobby may not: the state decides."""
     b = await world.arrive("b")
     b.state = state
     with pytest.raises(Forbidden, match=f"member who is {state.value}"):
@@ -195,7 +195,7 @@ async def test_publish_reads_the_members_permissions(world: World, state: Partic
     assert world.sfu.created_publishers == []
 
 
-@pytest.mark.parametrize("state", [ParticipantState.WAITING, ParticipantState.ON_HOLD])
+@pytest.mark.parametrize("state", [ParticipantState.WAITING])
 async def test_a_member_outside_the_call_receives_no_offer(world: World, state: ParticipantState) -> None:
     await world.arrive("a")
     b = await world.arrive("b")
@@ -209,8 +209,9 @@ async def test_a_member_outside_the_call_receives_no_offer(world: World, state: 
 def test_permissions_follow_role_and_state(role: Role, state: ParticipantState) -> None:
     permissions = Permissions.of(role, state)
     in_call = state in (ParticipantState.IN_CALL, ParticipantState.RECONNECTING)
-    assert permissions.subscribe is in_call
-    assert permissions.publish is (in_call and role is not Role.VIEWER)
+    media = in_call or state is ParticipantState.ON_HOLD  # held: connections kept, nothing forwarded
+    assert permissions.subscribe is media
+    assert permissions.publish is (media and role is not Role.VIEWER)
     assert permissions.moderate is (role is Role.HOST and state is not ParticipantState.LEFT)
     assert permissions.talk is in_call  # chat and hands: viewers too, never the lobby
     assert not permissions.publish or permissions.subscribe  # nobody publishes into a call they cannot see
@@ -829,3 +830,51 @@ async def test_a_denial_without_words_says_so(world: World) -> None:
     await world.send("a", Deny("w"))
     drop = world.notifier.drops()[-1]
     assert drop.event == "denied" and drop.data  # a default message, in English, for logs and tools
+
+
+async def test_on_hold_a_member_keeps_their_connections_and_the_sfu_forwards_nothing_either_way(
+        world: World) -> None:
+    """A hold (a consultation's pause) pauses the held member's tracks and their subscribe connection; back in
+    the call, both flow again. A connection opened while held is held too."""
+    await world.arrive("a")
+    b = await world.arrive("b")
+    await world.publish("a")
+    await world.answer_all("b")
+    publisher = await world.publish("b")
+    await world.live.change_state(b, ParticipantState.ON_HOLD)
+    assert all(t.paused for t in publisher.tracks) and world.subscriber("b").paused
+    assert b.publisher is publisher and b.subscriber is not None  # kept: nothing to renegotiate on resume
+    again = await world.publish("b")  # a new publish connection while held is held at once
+    assert all(t.paused for t in again.tracks)
+    await world.live.change_state(b, ParticipantState.IN_CALL)
+    assert not any(t.paused for t in again.tracks) and not world.subscriber("b").paused
+    assert [u["state"] for u in world.notifier.to("sid-b", "participant_updated")][-2:] == ["on_hold", "in_call"]
+
+
+async def test_a_held_member_who_reconnects_is_still_held(world: World) -> None:
+    await world.arrive("a")
+    b = await world.arrive("b")
+    await world.live.change_state(b, ParticipantState.ON_HOLD)
+    world.live.socket_lost(b, "sid-b")
+    assert b.state is ParticipantState.ON_HOLD and b.view()["connection"] == "reconnecting"
+    await world.arrive("b", "sid-b2")
+    assert b.state is ParticipantState.ON_HOLD and b.view()["connection"] == "connected"
+
+
+async def test_a_member_sent_back_to_the_lobby_waits_in_their_place_and_hears_the_call_no_more(
+        world: World) -> None:
+    await world.arrive("a")
+    w = await world.arrive("w")
+    await world.send("a", Admit("w"))
+    await world.publish("w")
+    world.notifier.clear()
+    await world.live.change_state(w, ParticipantState.WAITING)
+    assert w.state is ParticipantState.WAITING and w.publisher is None and w.subscriber is None
+    assert ("leave_call", "sid-w") in [(c.how, c.target) for c in world.notifier.calls]
+    back = world.notifier.to("sid-w", "sent_to_lobby")
+    assert back and back[0]["you"]["state"] == "waiting" and back[0]["participants"] == []
+    assert [c.data for c in world.notifier.broadcasts(ROOM_ID, "participant_left")] == [{"id": "w",
+                                                                                        "reason": "lobby"}]
+    assert [p["id"] for p in world.notifier.to("sid-a", "lobby")[-1]["waiting"]] == ["w"]
+    await world.send("a", Admit("w"))  # admitted again, as the first time
+    assert w.state is ParticipantState.IN_CALL and world.notifier.to("sid-w", "admitted")
