@@ -9,7 +9,7 @@ TEST_STAMP := $(VENV)/.test-installed
 APT_STAMP := $(VENV)/.apt-installed
 WEB_STAMP := web/node_modules/.installed
 
-.PHONY: run test lint bench bench-booking bench-webhooks bench-sfu bench-rooms bench-signalling bench-join bench-admit clean
+.PHONY: run test lint bench bench-booking bench-webhooks bench-sfu bench-rooms bench-signalling bench-join bench-admit bench-clinic clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,7 +55,7 @@ lint: $(TEST_STAMP)
 
 # Every benchmark of docs/benchmarks.md, one after the other (about 25 minutes): tables on
 # stdout, JSON and the PNG plot in loadtests/results/.
-bench: bench-sfu bench-rooms bench-signalling bench-join bench-admit bench-booking bench-webhooks
+bench: bench-sfu bench-rooms bench-signalling bench-join bench-admit bench-clinic bench-booking bench-webhooks
 
 bench-booking: $(RUN_STAMP)
 	$(PY) -m loadtests.bench_booking
@@ -86,6 +86,10 @@ bench-join: $(TEST_STAMP) $(APT_STAMP) $(WEB_STAMP)
 # A host's "Wpuść …" → the admitted citizen's first remote frame, with bench_join's run as the reference.
 bench-admit: $(TEST_STAMP) $(APT_STAMP) $(WEB_STAMP)
 	$(PY) -m loadtests.bench_admit --runs 20 --json loadtests/results/bench_admit.json
+
+# A clinic's morning: 20 visits of two in parallel, 40 patients waiting, admit -> first frame, loss, CPU.
+bench-clinic: $(TEST_STAMP)
+	$(PY) -m loadtests.bench_clinic --visits 20 --queue 40 --seconds 30 --workers 2 --json loadtests/results/bench_clinic.json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache

@@ -129,3 +129,17 @@ def test_room_scenarios_with_kernel_sinks(tmp_path: Path) -> None:
     # 6 streams forwarded, 2 of them counted: the 4 sinks were sent their packets too
     assert result["forwarded_per_second"] > 2 * result["received_per_second"], result
     assert result["client_socket_drops"] == 0 and result["picture_moves"], result  # the sinks' drops are left out
+
+
+def test_clinic_morning_benchmark_runs(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtests.bench_clinic", "--visits", "2", "--queue", "3", "--seconds", "2",
+         "--workers", "1", "--json", str(tmp_path / "clinic.json")],
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "| visits | queue |" in done.stdout, done.stdout
+    (result,) = json.loads((tmp_path / "clinic.json").read_text())["results"]
+    # both visits admitted, media both ways in each, the waiting patients still waiting
+    assert result["admitted"] == 2 and len(result["admit_ms"]) == 2 and result["errors"] == [], result
+    assert result["lost_visits"] == 0 and result["queue_lost"] == 0 and result["received"] > 0, result
