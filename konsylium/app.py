@@ -50,13 +50,18 @@ from signalling.web_client import WebClient
 from signalling.whip import WhipApi, cors_middleware
 from signalling.workers import WorkerRoomService
 from signalling.workflow import Workflow, Workflows
+from telemed.clinic_api import ClinicApi
+from telemed.clinic_openapi import CLINIC_OPENAPI
+from telemed.clinic_store import ClinicStore
 from telemed.consultation import Consultation
 from telemed.consultation_api import ConsultationApi
+from telemed.dashboard_tokens import DashboardTokens
 from telemed.fhir.api import FhirApi
 from telemed.precheck.api import PrecheckApi
 from telemed.precheck.openapi import PRECHECK_OPENAPI
 from telemed.precheck.store import PrecheckStore
 from telemed.visit_records import VisitRecords
+from telemed.visits import ClinicVisits
 
 __all__ = ["FRONT_GUARD", "MAX_BODY", "NODE", "Node", "create_app", "runner_options"]
 
@@ -191,9 +196,12 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     app[FRONT_GUARD] = front_guard
     views = RoomViews(tokens, settings.public_url)
     web_client = WebClient()
-    app.router.add_routes(BookingApi(node.bookings, views, ApiKeys(keys), (PRECHECK_OPENAPI,)).routes())
+    app.router.add_routes(BookingApi(node.bookings, views, ApiKeys(keys), (PRECHECK_OPENAPI, CLINIC_OPENAPI)).routes())
     app.router.add_routes(FhirApi(node.bookings, views, ApiKeys(keys)).routes())
     app.router.add_routes(PrecheckApi(tokens, node.bookings, PrecheckStore(store), ApiKeys(keys)).routes())
+    clinics = ClinicStore(store)
+    app.router.add_routes(ClinicApi(clinics, ClinicVisits(bookings, clinics), views, ApiKeys(keys),
+                                    DashboardTokens(secret, clock), clock).routes())
     app.router.add_routes(LiveApi(node.bookings, ApiKeys(keys), rooms).routes())
     app.router.add_routes(ConsultationApi(node.bookings, visits, ApiKeys(keys)).routes())
     app.router.add_routes(WebhookApi(WebhookStore(store), ApiKeys(keys), clock, settings.public_url,

@@ -20,7 +20,7 @@ from rooms.requests import parse_booking, parse_list_filters, parse_participant,
 from rooms.store import IdempotencyClaim
 from rooms.views import RoomViews
 
-__all__ = ["PREFIX", "BookingApi", "read_json"]
+__all__ = ["PREFIX", "BookingApi", "idempotency_claim", "read_json"]
 
 PREFIX = "/api/v1"
 JSON_TYPES = ("application/json", "application/merge-patch+json")
@@ -58,7 +58,8 @@ async def read_json(request: web.Request) -> Any:
         raise MalformedJson(f"the body is not valid JSON: {exc}") from exc
 
 
-def _claim(request: web.Request, tenant: str, scope: str, body: Any) -> IdempotencyClaim | None:
+def idempotency_claim(request: web.Request, tenant: str, scope: str, body: Any) -> IdempotencyClaim | None:
+    """The Idempotency-Key of a write as a claim on *scope* (None without the header); 422 when malformed."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
@@ -112,7 +113,7 @@ class BookingApi:
         tenant = self.keys.tenant_of(request)
         body = await read_json(request)
         req = parse_booking(body)
-        claim = _claim(request, tenant, "POST /rooms", body)
+        claim = idempotency_claim(request, tenant, "POST /rooms", body)
         stored = await self.bookings.book(tenant, req, claim)
         headers = {"Location": self.views.room_url(stored.value)}
         if stored.replayed:
@@ -159,7 +160,7 @@ class BookingApi:
         await self.bookings.get(tenant, room_id)
         body = await read_json(request)
         req = parse_participant(body)
-        claim = _claim(request, tenant, f"POST /rooms/{room_id}/participants", body)
+        claim = idempotency_claim(request, tenant, f"POST /rooms/{room_id}/participants", body)
         room, stored = await self.bookings.invite(tenant, room_id, req, claim)
         person = stored.value
         headers = {"Location": f"{self.views.room_url(room)}/participants/{person.id}"}

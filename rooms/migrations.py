@@ -169,4 +169,57 @@ MIGRATIONS: tuple[str, ...] = (
         updated_us INTEGER NOT NULL
     );
     """,
+    # 8: clinics (telemed.clinic_store): a tenant's clinics, their clinicians (ids of the scheduling system;
+    # removed ones kept with removed_us), versioned consent texts, the visits booked for a clinic (room ->
+    # clinic, clinician, patient participant), the clinicians made hosts of a visit, and each patient's
+    # acceptance of the consent text (which version, when).
+    """
+    CREATE TABLE clinics (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        name TEXT NOT NULL,
+        created_us INTEGER NOT NULL,
+        updated_us INTEGER NOT NULL
+    );
+    CREATE INDEX clinics_by_tenant ON clinics (tenant, created_us, id);
+    CREATE TABLE clinicians (
+        clinic_id TEXT NOT NULL REFERENCES clinics (id),
+        id TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        removed_us INTEGER,
+        PRIMARY KEY (clinic_id, id)
+    );
+    CREATE TABLE consent_versions (
+        clinic_id TEXT NOT NULL REFERENCES clinics (id),
+        version INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        language TEXT NOT NULL,
+        created_us INTEGER NOT NULL,
+        PRIMARY KEY (clinic_id, version)
+    );
+    CREATE TABLE visits (
+        room_id TEXT PRIMARY KEY REFERENCES rooms (id),
+        clinic_id TEXT NOT NULL REFERENCES clinics (id),
+        clinician_id TEXT,
+        patient_id TEXT NOT NULL,
+        created_us INTEGER NOT NULL
+    );
+    CREATE INDEX visits_by_clinic ON visits (clinic_id, room_id);
+    CREATE TABLE visit_hosts (
+        room_id TEXT NOT NULL REFERENCES visits (room_id),
+        clinician_id TEXT NOT NULL,
+        participant_id TEXT NOT NULL,
+        PRIMARY KEY (room_id, clinician_id)
+    );
+    CREATE TABLE consents (
+        id INTEGER PRIMARY KEY,
+        room_id TEXT NOT NULL REFERENCES visits (room_id),
+        participant_id TEXT NOT NULL,
+        clinic_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        at_us INTEGER NOT NULL
+    );
+    CREATE INDEX consents_by_participant ON consents (room_id, participant_id, id);
+    """,
 )

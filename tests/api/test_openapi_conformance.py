@@ -54,6 +54,11 @@ def test_openapi_document_is_served(tmp_path: Path) -> None:
         "/api/v1/webhooks/{webhook_id}/messages",
         "/api/v1/webhooks/{webhook_id}/messages/{message_id}",
         "/api/v1/webhooks/{webhook_id}/messages/{message_id}/redeliver",
+        "/api/v1/clinics",
+        "/api/v1/clinics/{clinic_id}",
+        "/api/v1/clinics/{clinic_id}/consent",
+        "/api/v1/clinics/{clinic_id}/visits",
+        "/api/v1/clinics/{clinic_id}/clinicians/{clinician_id}/dashboard-link",
     }
 
 
