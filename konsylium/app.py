@@ -26,6 +26,8 @@ from rooms.auth import ApiKeys
 from rooms.booking import Bookings
 from rooms.clock import Clock, SystemClock
 from rooms.events import EventSink
+from rooms.guest_invite_api import GuestInviteApi
+from rooms.guest_invite_service import GuestInvites
 from rooms.presence import LocalPresence
 from rooms.problem import problem_middleware, problem_response
 from rooms.sqlite_store import SqliteRoomStore
@@ -40,9 +42,11 @@ from signalling.background import BackgroundTasks
 from signalling.event_queue import QueuedEvents
 from signalling.front_calls import FrontCalls, LocalFrontCalls
 from signalling.host_decisions import BookedDecisions, HostDecisions
+from signalling.invite_page import InvitePage
 from signalling.join_page import JoinPage
 from signalling.live_api import LiveApi
 from signalling.live_room import LiveRooms
+from signalling.recording_api import RecordingApi
 from signalling.revocation import LiveRevocation
 from signalling.room_service import LocalRoomService, RoomService
 from signalling.socket_api import SocketApi, SocketNotifier
@@ -88,6 +92,7 @@ class Node:
     outbox: Outbox
     webhooks: Dispatcher | DeliveryProcess
     events: QueuedEvents
+    invites: GuestInvites
     redis: Redis | None = None
     tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
 
@@ -156,8 +161,9 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     visits = VisitRecords(store)  # a consultation's timer totals, outcome and note (telemed)
     front = LocalFrontCalls(visits.front_calls())
     chosen = node_workflows() if workflows is None else workflows
+    invites = GuestInvites(store, bookings, clock, settings.public_url)  # one-time links for guests
     rooms = _room_service(settings, clock, SocketNotifier(sio), presence, Workflows(chosen),
-                          BookedDecisions(bookings), events, front)
+                          BookedDecisions(bookings, invites), events, front)
     metrics = NodeMetrics(rooms.totals)
     tasks = BackgroundTasks()
     sockets = SocketApi(sio, rooms, tokens, store, tasks.spawn,
@@ -183,6 +189,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
         outbox=outbox,
         webhooks=dispatcher,
         events=events,
+        invites=invites,
         tasks=tasks,
     )
     front_guard = FrontGuard()
@@ -204,6 +211,9 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
                                     DashboardTokens(secret, clock), clock).routes())
     app.router.add_routes(LiveApi(node.bookings, ApiKeys(keys), rooms).routes())
     app.router.add_routes(ConsultationApi(node.bookings, visits, ApiKeys(keys)).routes())
+    app.router.add_routes(GuestInviteApi(invites, ApiKeys(keys)).routes())
+    app.router.add_routes(RecordingApi(node.bookings, ApiKeys(keys), rooms).routes())
+    app.router.add_routes(InvitePage(invites, tokens).routes())
     app.router.add_routes(WebhookApi(WebhookStore(store), ApiKeys(keys), clock, settings.public_url,
                                      allow_private=settings.webhooks_allow_private, wake=dispatcher.wake).routes())
     app.router.add_routes(JoinPage(tokens, store, web_client.page).routes())

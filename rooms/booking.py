@@ -23,6 +23,7 @@ from rooms.admissions import AdmissionRecord
 from rooms.clock import Clock, from_micros, to_micros
 from rooms.errors import Conflict, FieldError, NotFound, ValidationFailed
 from rooms.events import API, RoomEvent
+from rooms.guest_invites import GuestInvite, InviteClaim, InviteGone
 from rooms.model import Participant, Room, RoomStatus
 from rooms.policy import KIND_LIMITS, check_participants
 from rooms.requests import BookingRequest, ListFilters, ParticipantRequest, RoomPatch
@@ -204,6 +205,24 @@ class Bookings:
         if not stored.replayed:
             log.info("participant invited room=%s participant=%s", room.id, person.id)
         return room, stored
+
+    async def add_guest(self, room: Room, req: ParticipantRequest, invite: GuestInvite,
+                        claim: InviteClaim) -> Participant:
+        """Add the guest of a one-time *invite* (rooms.guest_invites) to *room*, spending the invite in the
+        same transaction: of two guests racing with one code, one is added and the other gets InviteGone.
+        The guest is `participant.added` by whoever made the invite, with its invite_id."""
+        if room.status is not RoomStatus.SCHEDULED:
+            raise InviteGone(f"the room is {room.status.value}")
+        errors = check_participants(room.kind, room.model, [("", req.role, req.party)])
+        if errors:
+            raise ValidationFailed([e for e in errors if e.pointer != "/participants"])
+        person = replace(self._participant(room.id, req, claim.at), invite_id=invite.id)
+        added = RoomEvent("participant.added", room.tenant, room.id, person.created_at, person.id,
+                          invite.created_by, {"role": person.role.value, "party": person.party.value,
+                                              "invite_id": invite.id})
+        await self.store.add_participant(room.tenant, person, KIND_LIMITS[room.kind], None, [added], claim)
+        log.info("guest added room=%s participant=%s invite=%s", room.id, person.id, invite.id)
+        return person
 
     async def remove(self, tenant: str, room_id: str, participant_id: str, by: str = API) -> None:
         """Withdraw an invitation (*by* a host's participant id, or the API): the token stops

@@ -46,7 +46,8 @@ EVENT_TYPES: dict[str, str] = {
     "booking.created": "a room was booked (data: kind, model, starts_at, ends_at, participants)",
     "booking.updated": "a room's booking changed (data: fields, the names of the changed fields)",
     "booking.cancelled": "a room was cancelled",
-    "participant.added": "a participant was invited to a booked room (data: role, party)",
+    "participant.added": "a participant was invited to a booked room (data: role, party; invite_id for a guest who "
+                         "came through a one-time invite, by whoever made it)",
     "participant.removed": "an invitation was withdrawn; the person's live sessions end",
     "room.started": "the first person arrived in the live room",
     "room.ended": "a host or the integrator ended the meeting for everyone",
@@ -56,6 +57,14 @@ EVENT_TYPES: dict[str, str] = {
     "lobby.admitted": "a host (by) or the integrator let someone in from the lobby",
     "lobby.denied": "a host (by) or the integrator turned someone away from the lobby",
     "participant.muted_by_host": "a host (by) or the integrator muted someone (data: kind)",
+    "invite.created": "a host (by) or the integrator made a one-time guest invite (data: invite_id, purpose, "
+                      "expires_at); a guest who uses it is `participant.added` with its invite_id",
+    "invite.revoked": "a host (by) or the integrator revoked an unused guest invite (data: invite_id)",
+    "recording.consent": "someone in the room agreed or refused to be recorded (data: granted)",
+    "recording.started": "a host (by) or the integrator started recording, everyone present having agreed",
+    "recording.paused": "recording paused: someone present has not agreed (data: missing, how many)",
+    "recording.resumed": "recording went on: everyone present agrees again",
+    "recording.stopped": "a host (by) or the integrator stopped recording, or the room emptied (data: reason)",
 }
 
 

@@ -222,4 +222,23 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX consents_by_participant ON consents (room_id, participant_id, id);
     """,
+    # 9: guest invites (rooms.guest_invites): one-time links a host or the integrator makes for a guest
+    # (interpreter, family member, second clinician). Only the code's SHA-256 is kept; a redemption sets
+    # used_us and participant_id in the transaction that adds the guest, whose row names its invite.
+    """
+    CREATE TABLE guest_invites (
+        id TEXT PRIMARY KEY,
+        room_id TEXT NOT NULL REFERENCES rooms (id),
+        code_hash TEXT NOT NULL UNIQUE,
+        purpose TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_us INTEGER NOT NULL,
+        expires_us INTEGER NOT NULL,
+        used_us INTEGER,
+        participant_id TEXT,
+        revoked_us INTEGER
+    );
+    CREATE INDEX guest_invites_by_room ON guest_invites (room_id, created_us);
+    ALTER TABLE participants ADD COLUMN invite_id TEXT;
+    """,
 )

@@ -105,6 +105,9 @@ class Participant:
     jti: str
     created_at: datetime
     removed_at: datetime | None = None
+    #: the guest invite (rooms.guest_invites) this participant came through, or None when booked: an
+    #: invited guest always waits in the lobby until a host lets them in, whatever the model
+    invite_id: str | None = None
 
     def __post_init__(self) -> None:
         errors = check_text(self.display_name, "/display_name", NAME_MAX)
@@ -115,6 +118,11 @@ class Participant:
     @property
     def active(self) -> bool:
         return self.removed_at is None
+
+    @property
+    def invited(self) -> bool:
+        """Whether this participant came through a guest invite (and so always waits for a host)."""
+        return self.invite_id is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rooms.admissions import AdmissionOutcome
+from rooms.gate_openapi import gate_paths, gate_schemas
 from rooms.model import EXTERNAL_REF_MAX, NAME_MAX, TITLE_MAX, ConferencingModel, Kind, Party, Role
 from rooms.requests import MAX_PARTICIPANTS_PER_REQUEST
 from rooms.webhooks.openapi import webhook_paths, webhook_schemas
@@ -185,6 +186,9 @@ def _schemas() -> dict[str, Any]:
                 "admission": {"anyOf": [_ref("Admission"), {"type": "null"}],
                               "description": "the latest admit or deny of this person in the lobby; "
                                              "null when there was none"},
+                "invite_id": {"type": ["string", "null"],
+                              "description": "the guest invite this person came through (they wait in the lobby "
+                                             "until a host lets them in); null when booked"},
             },
         },
         "Admission": {
@@ -451,6 +455,7 @@ def _paths() -> dict[str, Any]:
         },
         **_live_controls(not_found),
         **webhook_paths(ERRORS, BODY_ERRORS, _problem, _ok),
+        **gate_paths(ERRORS, BODY_ERRORS, _problem, _ok),
     }
 
 
@@ -501,7 +506,7 @@ class OpenApiPart:
 
 def openapi_document(public_url: str, parts: Sequence[OpenApiPart] = ()) -> dict[str, Any]:
     """Return the OpenAPI 3.1 document, with *public_url* as the server and *parts* added."""
-    schemas = {**_schemas(), **webhook_schemas()}
+    schemas = {**_schemas(), **webhook_schemas(), **gate_schemas()}
     paths = _paths()
     for part in parts:
         schemas.update(part.schemas)

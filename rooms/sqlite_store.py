@@ -30,6 +30,7 @@ from rooms.audit import GENESIS, AuditCheck, AuditEntry, chain_hash, verify
 from rooms.clock import MICROSECOND, from_micros, to_micros
 from rooms.errors import Conflict, IdempotencyConflict, NotFound
 from rooms.events import RoomEvent, canonical_json
+from rooms.guest_invites import InviteClaim, claim_invite
 from rooms.migrations import MIGRATIONS
 from rooms.model import ConferencingModel, Kind, Participant, Party, Role, Room, RoomStatus
 from rooms.store import IdempotencyClaim, RoomPage, RoomQuery, Stored, StoreStats
@@ -206,10 +207,20 @@ class SqliteRoomStore:
         if _append_events(conn, events):
             self._queued = True
 
-    async def execute(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
+    async def execute(self, fn: Callable[[sqlite3.Connection], T], *, write: bool,
+                      events: Sequence[RoomEvent] = ()) -> T:
         """Run *fn* on the store's connection in its thread, in a transaction of its own when *write*:
-        for the stores that share this file (rooms.webhooks)."""
-        return await self._call(fn, write=write)
+        for the stores that share this file (rooms.webhooks, rooms.guest_invites). *events* are appended
+        in the same transaction once *fn* returned (not when it raised)."""
+        if not events:
+            return await self._call(fn, write=write)
+
+        def run(conn: sqlite3.Connection) -> T:
+            value = fn(conn)
+            self._append(conn, events)
+            return value
+
+        return await self._call(run, write=True)
 
     async def _call(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
         if self._thread is None or self._loop is None:
@@ -329,7 +340,7 @@ class SqliteRoomStore:
 
     async def add_participant(
         self, tenant: str, participant: Participant, limit: int, claim: IdempotencyClaim | None,
-        events: Sequence[RoomEvent] = (),
+        events: Sequence[RoomEvent] = (), invite: InviteClaim | None = None,
     ) -> Stored[Participant]:
         def run(conn: sqlite3.Connection) -> Stored[Participant]:
             if claim is not None:
@@ -360,6 +371,8 @@ class SqliteRoomStore:
             if count >= limit:
                 raise Conflict(f"the room already has its maximum of {limit} participants")
             _insert_participant(conn, participant, top + 1)
+            if invite is not None:  # the guest's invite is spent with this insert, or neither happens
+                claim_invite(conn, invite, participant.id)
             if claim is not None:
                 _record_claim(conn, claim, participant.id, to_micros(participant.created_at))
             self._append(conn, events)
@@ -527,7 +540,8 @@ def _record_claim(
 
 def _insert_participant(conn: sqlite3.Connection, p: Participant, seq: int) -> None:
     conn.execute(
-        "INSERT INTO participants VALUES (?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO participants (id, room_id, display_name, role, party, jti, created_us, removed_us, seq,"
+        " invite_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (
             p.id,
             p.room_id,
@@ -538,6 +552,7 @@ def _insert_participant(conn: sqlite3.Connection, p: Participant, seq: int) -> N
             to_micros(p.created_at),
             None if p.removed_at is None else to_micros(p.removed_at),
             seq,
+            p.invite_id,
         ),
     )
 
@@ -552,6 +567,7 @@ def _participant_from_row(row: sqlite3.Row) -> Participant:
         jti=row["jti"],
         created_at=from_micros(row["created_us"]),
         removed_at=None if row["removed_us"] is None else from_micros(row["removed_us"]),
+        invite_id=row["invite_id"],
     )
 
 

@@ -14,6 +14,7 @@ from typing import Generic, Protocol, TypeVar
 from rooms.admissions import AdmissionRecord
 from rooms.audit import AuditCheck, AuditEntry
 from rooms.events import RoomEvent
+from rooms.guest_invites import InviteClaim
 from rooms.model import Kind, Participant, Room, RoomStatus
 
 __all__ = [
@@ -113,11 +114,13 @@ class RoomStore(Protocol):
 
     async def add_participant(
         self, tenant: str, participant: Participant, limit: int, claim: IdempotencyClaim | None,
-        events: Sequence[RoomEvent] = (),
+        events: Sequence[RoomEvent] = (), invite: InviteClaim | None = None,
     ) -> Stored[Participant]:
-        """Add a participant if the room has fewer than *limit* active ones (and append *events*).
+        """Add a participant if the room has fewer than *limit* active ones (and append *events*);
+        with *invite*, spend that guest invite in the same transaction (rooms.guest_invites).
 
-        Raises NotFound, Conflict (room cancelled or full) or IdempotencyConflict.
+        Raises NotFound, Conflict (room cancelled or full), IdempotencyConflict, or InviteGone (the
+        invite was used, revoked or expired meanwhile: then nothing is added).
         """
 
     async def remove_participant(

@@ -49,6 +49,7 @@ class RoomViews:
             "join_url": self.join_url(room, token),
             "admission": None if admission is None else {
                 "outcome": admission.outcome.value, "by": admission.by, "at": iso(admission.at)},
+            "invite_id": person.invite_id,
         }
 
     def room(self, room: Room, admissions: Mapping[str, AdmissionRecord]) -> dict[str, Any]:

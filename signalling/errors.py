@@ -22,6 +22,7 @@ __all__ = [
     "ChatRateLimited",
     "Denied",
     "Forbidden",
+    "InviteRefused",
     "LiveError",
     "NegotiationInProgress",
     "NoOfferPending",
@@ -29,6 +30,7 @@ __all__ = [
     "NotPublishing",
     "NotWaiting",
     "RateLimited",
+    "RecordingConsentMissing",
     "ScreenInUse",
     "ServerBusy",
     "SessionEnded",
@@ -168,6 +170,26 @@ class UnknownChatMessage(LiveError):
     slug = "unknown-message"
     title = "No such chat message"
     code = "unknown_message"
+
+
+class InviteRefused(LiveError):
+    """A guest invite cannot be made or revoked now (the room's limit of live invites, a used or unknown
+    invite, a room no longer scheduled); the detail says which."""
+
+    status = 409
+    slug = "invite-refused"
+    title = "The invite cannot be made or revoked"
+    code = "invite_refused"
+
+
+class RecordingConsentMissing(LiveError):
+    """Recording cannot start: someone in the call has not agreed to be recorded (the detail says how many
+    and who, by participant id)."""
+
+    status = 409
+    slug = "recording-consent-missing"
+    title = "Not everyone present agreed to be recorded"
+    code = "recording_consent_missing"
 
 
 class ServerBusy(LiveError):

@@ -15,11 +15,14 @@ the worker as a ``revoke`` call, served while the host's message is still being 
 
 from __future__ import annotations
 
-from typing import Protocol
+from datetime import timedelta
+from typing import Any, Protocol
 
 from rooms.booking import Bookings
-from rooms.errors import Conflict, NotFound
-from signalling.errors import Forbidden, NotJoined
+from rooms.errors import Conflict, NotFound, ValidationFailed
+from rooms.guest_invite_service import GuestInvites, invite_view
+from rooms.guest_invites import InviteStatus, Purpose
+from signalling.errors import BadRequest, Forbidden, InviteRefused, NotJoined
 
 __all__ = ["BookedDecisions", "HostDecisions", "NoDecisions"]
 
@@ -34,12 +37,20 @@ class HostDecisions(Protocol):
     async def end_meeting(self, tenant: str, room_id: str, by: str) -> None:
         """End the meeting: the room is ``ended`` and every session ends (`room_ended`)."""
 
+    async def create_invite(self, tenant: str, room_id: str, purpose: str, minutes: int, by: str) -> dict[str, Any]:
+        """Make a one-time guest invite (rooms.guest_invites) valid *minutes*; its view, with its link."""
+
+    async def revoke_invite(self, tenant: str, room_id: str, invite_id: str, by: str) -> None:
+        """Revoke an unused guest invite."""
+
 
 class BookedDecisions:
-    """The front's decisions: the node's booking service (the store, then `LiveRevocation`)."""
+    """The front's decisions: the node's booking service (the store, then `LiveRevocation`) and its guest
+    invites."""
 
-    def __init__(self, bookings: Bookings) -> None:
+    def __init__(self, bookings: Bookings, invites: GuestInvites | None = None) -> None:
         self.bookings = bookings
+        self.invites = invites
 
     async def remove_participant(self, tenant: str, room_id: str, participant_id: str, by: str) -> None:
         try:
@@ -53,6 +64,27 @@ class BookedDecisions:
         except (NotFound, Conflict) as exc:  # cancelled meanwhile: nothing is live to end
             raise NotJoined("this meeting is no longer live") from exc
 
+    def _invites(self) -> GuestInvites:
+        if self.invites is None:
+            raise Forbidden("guest invites cannot be made here")
+        return self.invites
+
+    async def create_invite(self, tenant: str, room_id: str, purpose: str, minutes: int, by: str) -> dict[str, Any]:
+        try:
+            issued = await self._invites().create(tenant, room_id, Purpose(purpose), timedelta(minutes=minutes), by)
+        except ValidationFailed as exc:
+            raise BadRequest("create_invite: " + "; ".join(f"{e.pointer[1:]} {e.detail}" for e in exc.errors)) \
+                from exc
+        except (Conflict, NotFound) as exc:  # the room's limit, or the room no longer scheduled
+            raise InviteRefused(exc.detail) from exc
+        return invite_view(issued.invite, InviteStatus.ACTIVE, issued.url)
+
+    async def revoke_invite(self, tenant: str, room_id: str, invite_id: str, by: str) -> None:
+        try:
+            await self._invites().revoke(tenant, room_id, invite_id, by)
+        except (Conflict, NotFound) as exc:  # used already, or not this room's
+            raise InviteRefused(exc.detail) from exc
+
 
 class NoDecisions:
     """Live rooms without a booking service (tools, tests that need none): the decisions are refused."""
@@ -62,3 +94,9 @@ class NoDecisions:
 
     async def end_meeting(self, tenant: str, room_id: str, by: str) -> None:
         raise Forbidden("meetings cannot be ended here")
+
+    async def create_invite(self, tenant: str, room_id: str, purpose: str, minutes: int, by: str) -> dict[str, Any]:
+        raise Forbidden("guest invites cannot be made here")
+
+    async def revoke_invite(self, tenant: str, room_id: str, invite_id: str, by: str) -> None:
+        raise Forbidden("guest invites cannot be revoked here")

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from rooms.clock import Clock
-from rooms.events import API, EventSink, NoEvents, RoomEvent, Scalar
+from rooms.events import API, SYSTEM, EventSink, NoEvents, RoomEvent, Scalar
 from rooms.model import Participant, Role, Room
 from rooms.revocation import Revocation, RevocationReason
 from sfu import (
@@ -44,6 +44,7 @@ from signalling.errors import (
     NoOfferPending,
     NotJoined,
     NotWaiting,
+    RecordingConsentMissing,
     ScreenInUse,
     ServerBusy,
     UnknownChatMessage,
@@ -58,6 +59,7 @@ from signalling.messages import (
     AskUnmute,
     ChatRemove,
     ChatSend,
+    CreateInvite,
     Deny,
     EndMeeting,
     Leave,
@@ -69,15 +71,21 @@ from signalling.messages import (
     MuteParticipant,
     Publish,
     RaiseHand,
+    RecordingConsent,
+    RecordingView,
     RemoveParticipant,
+    RevokeInvite,
     Sender,
     SetRole,
+    StartRecording,
+    StopRecording,
     SubscriberAnswer,
     Unlock,
     Unpublish,
     handler_table,
     handles,
 )
+from signalling.recording import RecordingGate
 from signalling.workflow import Workflows
 
 __all__ = [
@@ -151,6 +159,7 @@ class LiveRoom:
         self.chat = ChatLog()  # the room's chat, for its life (signalling/chat.py)
         self.chat_rate = ChatRate()
         self.hands = HandQueue()  # raised hands, in order (signalling/hands.py)
+        self.recording = RecordingGate()  # who agreed to be recorded; whether recording is on
 
     # -- queries -------------------------------------------------------------
 
@@ -209,6 +218,7 @@ class LiveRoom:
         else:  # the call's chat so far and its raised hands (a late joiner, an admitted person, a reconnect)
             out["chat"] = self.chat.history()
             out["hands"] = self.hands.view()
+            out["recording"] = self.recording.view(self._present_ids())
         if member.permissions.moderate:
             out["lobby"] = self.lobby()
         return out
@@ -220,7 +230,7 @@ class LiveRoom:
     def lobby(self) -> dict[str, Any]:
         """The ``lobby`` event: who waits, in arrival order."""
         return {"waiting": [{"id": m.id, "name": m.participant.display_name, "party": m.participant.party.value,
-                             "since": m.since.isoformat()}
+                             "since": m.since.isoformat(), "invited": m.participant.invited}
                             for m in self.members.values() if m.state is ParticipantState.WAITING]}
 
     def hosts_present(self) -> bool:
@@ -310,6 +320,7 @@ class LiveRoom:
         await self._tell(member, "admitted", self.welcome(member, resumed=False))
         await self.broadcast("participant_joined", member.view(), skip=member)
         log.info("participant admitted room=%s participant=%s", self.id, member.id)
+        await self._recording_follow()
         await self.renegotiate(member)
         await self.workflow.updated(self, member)
 
@@ -525,6 +536,96 @@ class LiveRoom:
 
         return {"participants": [api_view(m) for m in self.members.values()], "locked": self.locked}
 
+    # -- guest invites (rooms/guest_invites.py: made and revoked by the booking side) ---------------
+
+    @handles(CreateInvite)
+    async def _on_create_invite(self, sender: Member, message: CreateInvite) -> dict[str, Any]:
+        """Make a one-time guest invite through the node's booking side (signalling/host_decisions.py)."""
+        self._moderator(sender)
+        invite = await self._rooms.decisions.create_invite(self.room.tenant, self.id, message.purpose,
+                                                           message.expires_in_minutes, sender.id)
+        return {"invite": invite}
+
+    @handles(RevokeInvite)
+    async def _on_revoke_invite(self, sender: Member, message: RevokeInvite) -> dict[str, Any]:
+        self._moderator(sender)
+        await self._rooms.decisions.revoke_invite(self.room.tenant, self.id, message.invite_id, sender.id)
+        return {}
+
+    # -- the recording-consent gate (signalling/recording.py) ------------------
+
+    def _present_ids(self) -> list[str]:
+        """Who is present in the call (everyone but those waiting): whose agreement recording needs."""
+        return [m.id for m in self.in_call()]
+
+    async def _recording_follow(self, *, tell: bool = False) -> None:
+        """Pause recording while someone present has not agreed, resume it once everyone has; tell the call
+        the gate's state when it is recording (or when *tell*)."""
+        gate = self.recording
+        present = self._present_ids()
+        missing = gate.missing(present)
+        if gate.active and missing and not gate.paused:
+            gate.paused = True
+            await self._event("recording.paused", by=SYSTEM, data={"missing": len(missing)})
+            log.info("recording paused room=%s missing=%s", self.id, ",".join(missing))
+            await self._ask_consent(missing)
+        elif gate.active and not missing and gate.paused:
+            gate.paused = False
+            await self._event("recording.resumed", by=SYSTEM)
+            log.info("recording resumed room=%s", self.id)
+        if gate.active or tell:
+            await self.broadcast("recording", gate.view(present))
+
+    async def _ask_consent(self, participant_ids: list[str]) -> None:
+        for pid in participant_ids:
+            member = self.members.get(pid)
+            if member is not None:
+                await self._tell(member, "recording_consent_requested", {})
+
+    @handles(RecordingConsent)
+    async def _on_recording_consent(self, member: Member, message: RecordingConsent) -> dict[str, Any]:
+        """Keep someone's answer (recorded when it changes) and let the gate follow it."""
+        if self.recording.answer(member.id, message.granted, self._rooms.clock.now()):
+            await self._event("recording.consent", member, data={"granted": message.granted})
+            log.info("recording consent room=%s participant=%s granted=%s", self.id, member.id, message.granted)
+        await self._recording_follow(tell=True)
+        return {}
+
+    @handles(StartRecording)
+    async def _on_start_recording(self, sender: Member | None, message: StartRecording) -> dict[str, Any]:
+        """Start recording once everyone present agreed; otherwise refuse, naming who (ids) and asking them."""
+        self._moderator(sender)
+        present = self._present_ids()
+        if not self.recording.active:
+            if not present:
+                raise RecordingConsentMissing("nobody is in the call to agree")
+            missing = self.recording.missing(present)
+            if missing:
+                await self._ask_consent(missing)
+                raise RecordingConsentMissing(f"{len(missing)} of {len(present)} participants in the call have "
+                                              f"not agreed to be recorded: {', '.join(missing)}")
+            self.recording.start(self._rooms.clock.now())
+            await self._event("recording.started", by=API if sender is None else sender.id)
+            log.info("recording started room=%s by=%s", self.id, API if sender is None else sender.id)
+            await self.broadcast("recording", self.recording.view(present))
+        return {"recording": self.recording.view(present)}
+
+    @handles(StopRecording)
+    async def _on_stop_recording(self, sender: Member | None, message: StopRecording) -> dict[str, Any]:
+        self._moderator(sender)
+        if self.recording.active:
+            self.recording.stop()
+            by = API if sender is None else sender.id
+            await self._event("recording.stopped", by=by, data={"reason": "stopped"})
+            log.info("recording stopped room=%s by=%s", self.id, by)
+            await self.broadcast("recording", self.recording.view(self._present_ids()))
+        return {}
+
+    @handles(RecordingView)
+    async def _on_recording_view(self, sender: None, message: RecordingView) -> dict[str, Any]:
+        """The gate for the integrator (``GET …/recording``): its state and who answered what (ids)."""
+        return {**self.recording.view(self._present_ids()), "consents": self.recording.consents_view()}
+
     # -- arrival and departure ----------------------------------------------
 
     async def arrive(self, participant: Participant, sid: str | None) -> tuple[Member, bool]:
@@ -572,12 +673,15 @@ class LiveRoom:
             await self._lobby_changed()  # those waiting learn a host has arrived
         log.info("participant joined room=%s participant=%s state=%s", self.id, participant.id,
                  member.state.value)
+        if member.state is not ParticipantState.WAITING:
+            await self._recording_follow()
         await self.workflow.joined(self, member)
         return member, False
 
     def _admission(self, participant: Participant) -> ParticipantState:
-        """Where an arrival goes: a locked room lets only hosts in; otherwise the workflow decides."""
-        if self.locked and participant.role is not Role.HOST:
+        """Where an arrival goes: a locked room lets only hosts in, a guest of a one-time invite always waits
+        for a host (whatever the model or the workflow); otherwise the workflow decides."""
+        if (self.locked or participant.invited) and participant.role is not Role.HOST:
             return ParticipantState.WAITING
         return self.workflow.admission(self.room, participant)
 
@@ -618,6 +722,7 @@ class LiveRoom:
         await self._close_media(member)
         await self._rooms.presence.left(self.id, member.id)
         self.chat_rate.forget(member.id)
+        self.recording.forget(member.id)
         if self.hands.lower(member.id):  # a leaver's hand leaves the queue
             await self.broadcast("hands", self.hands.view())
         if waited or member.role is Role.HOST:
@@ -626,6 +731,11 @@ class LiveRoom:
             await self.broadcast("participant_left", {"id": member.id, "reason": reason})
         log.info("participant left room=%s participant=%s reason=%s", self.id, member.id, reason)
         await self._event("participant.left", member, data={"reason": reason, "from": "lobby" if waited else "call"})
+        if not self.members and self.recording.active:  # nobody left to record
+            self.recording.stop()
+            await self._event("recording.stopped", by=SYSTEM, data={"reason": "room_empty"})
+        elif not waited:
+            await self._recording_follow()
         await self.workflow.left(self, member, reason)
         if not self.members:
             self._rooms.forget(self)

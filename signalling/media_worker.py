@@ -111,6 +111,14 @@ class LinkDecisions:
     async def end_meeting(self, tenant: str, room_id: str, by: str) -> None:
         await self.link.call("end_meeting", tenant=tenant, room_id=room_id, by=by)
 
+    async def create_invite(self, tenant: str, room_id: str, purpose: str, minutes: int, by: str) -> dict[str, Any]:
+        view: dict[str, Any] = await self.link.call("create_invite", tenant=tenant, room_id=room_id,
+                                                    purpose=purpose, minutes=minutes, by=by)
+        return view
+
+    async def revoke_invite(self, tenant: str, room_id: str, invite_id: str, by: str) -> None:
+        await self.link.call("revoke_invite", tenant=tenant, room_id=room_id, invite_id=invite_id, by=by)
+
 
 class LinkFrontCalls:
     """The worker's `FrontCalls`: a workflow's call goes to the front, which holds the store."""

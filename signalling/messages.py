@@ -34,6 +34,7 @@ __all__ = [
     "AskUnmute",
     "ChatRemove",
     "ChatSend",
+    "CreateInvite",
     "Deny",
     "EndMeeting",
     "Leave",
@@ -45,9 +46,15 @@ __all__ = [
     "MuteParticipant",
     "Publish",
     "RaiseHand",
+    "Range",
+    "RecordingConsent",
+    "RecordingView",
     "RemoveParticipant",
+    "RevokeInvite",
     "Sender",
     "SetRole",
+    "StartRecording",
+    "StopRecording",
     "SubscriberAnswer",
     "Text",
     "Unlock",
@@ -71,6 +78,15 @@ class Sender(StrEnum):
 
     PARTICIPANT = "participant"
     API = "api"
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """A constraint on a whole-number field: from *low* to *high*, both included."""
+
+    low: int
+    high: int
+    what: str = "a whole number"
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +330,62 @@ class LiveView(Message):
     """(API) Who is in the live room and in which state (`GET /api/v1/rooms/{id}/live`)."""
 
 
+# -- guest invites and the recording gate (rooms/guest_invites.py, signalling/recording.py) ------
+
+
+@message("create_invite", reply="`{ok, invite}` — `invite`: `{id, url, purpose, status, expires_at, …}`; "
+         "hand `url` to the guest (it is shown only here)")
+@dataclass(frozen=True, slots=True)
+class CreateInvite(Message):
+    """(Hosts) Make a one-time invite for a guest (an interpreter, a family member, a second clinician),
+    valid from 5 minutes to 5 hours. Whoever opens its link and presses "join" becomes a participant of
+    the room (once: a used, revoked or expired link shows a page saying so) and always waits in the lobby
+    until a host lets them in. At most 5 live invites per room (`invite_refused`)."""
+
+    purpose: Literal["interpreter", "family_member", "clinician"]
+    expires_in_minutes: Annotated[int, Range(5, 300, "how long the invite stays valid, in minutes")]
+
+
+@message("revoke_invite")
+@dataclass(frozen=True, slots=True)
+class RevokeInvite(Message):
+    """(Hosts) Revoke an invite that was not used yet (again: nothing happens); a used one is refused
+    (`invite_refused`: remove the guest instead), an unknown one too."""
+
+    invite_id: Annotated[str, Text(64, "an invite id")]
+
+
+@message("recording_consent")
+@dataclass(frozen=True, slots=True)
+class RecordingConsent(Message):
+    """(Anyone in the room, waiting too) Agree, or not, to the room being recorded; the answer may change
+    at any time and is recorded (`recording.consent`). Everyone in the call gets `recording`. Withdrawn
+    while recording, recording pauses until everyone present agrees again."""
+
+    granted: bool
+
+
+@message("start_recording", senders=HOSTS_AND_API, reply="`{ok, recording}`")
+@dataclass(frozen=True, slots=True)
+class StartRecording(Message):
+    """(Hosts) Start recording: refused with `recording_consent_missing` (the message says how many and
+    who, by id; they get `recording_consent_requested`) until everyone in the call agreed. Then everyone
+    in the call gets `recording` `{active: true, since, paused: false, missing: []}`. Someone who enters
+    the call without having agreed pauses it (`paused: true`) until they agree or leave."""
+
+
+@message("stop_recording", senders=HOSTS_AND_API)
+@dataclass(frozen=True, slots=True)
+class StopRecording(Message):
+    """(Hosts) Stop recording; everyone in the call gets `recording` `{active: false}`."""
+
+
+@message("recording_view", senders=API_ONLY, reply="`{active, since, paused, missing, consents}`")
+@dataclass(frozen=True, slots=True)
+class RecordingView(Message):
+    """(API) The recording gate's state and who agreed (`GET /api/v1/rooms/{id}/recording`)."""
+
+
 # -- parsing ----------------------------------------------------------------------------------
 
 
@@ -325,6 +397,7 @@ def _field(cls: type[Message], name: str, hint: Any, data: dict[str, Any]) -> An
     """Check one field of *data* against its declared type; raise BadRequest naming it."""
     value = data.get(name)
     constraint = None
+    extras: list[Any] = []
     if typing.get_origin(hint) is Annotated:
         hint, *extras = typing.get_args(hint)
         constraint = next((e for e in extras if isinstance(e, Text)), None)
@@ -340,6 +413,13 @@ def _field(cls: type[Message], name: str, hint: Any, data: dict[str, Any]) -> An
     if hint is bool:
         if not isinstance(value, bool):
             raise BadRequest(f"{cls.name}: '{name}' must be true or false")
+        return value
+    if hint is int:
+        bounds = next((e for e in extras if isinstance(e, Range)), None) if constraint is None else None
+        if type(value) is not int:  # a bool is no number here, nor is 5.0
+            raise BadRequest(f"{cls.name}: '{name}' must be a whole number")
+        if bounds is not None and not bounds.low <= value <= bounds.high:
+            raise BadRequest(f"{cls.name}: '{name}' must be from {bounds.low} to {bounds.high}")
         return value
     if hint is str:
         if not isinstance(value, str) or not value.strip():
@@ -412,6 +492,9 @@ def handler_table(owner: type) -> dict[type[Message], Handler]:
 def _describe(hint: Any) -> str:
     if typing.get_origin(hint) is Annotated:
         hint, *extras = typing.get_args(hint)
+        bounds = next((e for e in extras if isinstance(e, Range)), None)
+        if bounds is not None:
+            return f"{bounds.what} (a whole number from {bounds.low} to {bounds.high})"
         text = next((e for e in extras if isinstance(e, Text)), None)
         if text is not None:
             return f"{text.what} (at most {text.max_len // 1024} KiB)" if text.max_len >= 1024 \

@@ -21,7 +21,7 @@ def _parse(value: str | None) -> datetime | None:
 def participant_to_wire(p: Participant) -> dict[str, Any]:
     return {"id": p.id, "room_id": p.room_id, "display_name": p.display_name, "role": p.role.value,
             "party": p.party.value, "jti": p.jti, "created_at": _time(p.created_at),
-            "removed_at": _time(p.removed_at)}
+            "removed_at": _time(p.removed_at), "invite_id": p.invite_id}
 
 
 def participant_from_wire(data: dict[str, Any]) -> Participant:
@@ -29,7 +29,8 @@ def participant_from_wire(data: dict[str, Any]) -> Participant:
     assert created is not None
     return Participant(id=data["id"], room_id=data["room_id"], display_name=data["display_name"],
                        role=Role(data["role"]), party=Party(data["party"]), jti=data["jti"],
-                       created_at=created, removed_at=_parse(data["removed_at"]))
+                       created_at=created, removed_at=_parse(data["removed_at"]),
+                       invite_id=data.get("invite_id"))
 
 
 def room_to_wire(r: Room) -> dict[str, Any]:

@@ -231,6 +231,10 @@ class WorkerRoomService:
             await self.decisions.remove_participant(p["tenant"], p["room_id"], p["participant_id"], p["by"])
         elif method == "end_meeting":
             await self.decisions.end_meeting(p["tenant"], p["room_id"], p["by"])
+        elif method == "create_invite":
+            return await self.decisions.create_invite(p["tenant"], p["room_id"], p["purpose"], p["minutes"], p["by"])
+        elif method == "revoke_invite":
+            await self.decisions.revoke_invite(p["tenant"], p["room_id"], p["invite_id"], p["by"])
         else:
             raise ValueError(f"unknown call from a media worker: {method[:40]!r}")
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-__all__ = ["NASTY_CHARACTERS", "deep_json", "json_text", "json_values", "nasty_text", "with_overrides"]
+__all__ = ["NASTY_CHARACTERS", "deep_json", "display_names", "invite_bodies", "json_text", "json_values",
+           "nasty_text", "with_overrides"]
 
 NASTY_CHARACTERS = (
     "\ud800", "\udfff", "\udc80", "\x00", "\x1b", "\x7f", "\x85", "\x9b", "\u202e", "\u2066",
@@ -73,3 +74,24 @@ def with_overrides(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
             out[key] = draw(json_values)
     out.update(draw(st.dictionaries(nasty_text, json_values, max_size=2)))
     return out
+
+
+#: A valid guest invite request (rooms/guest_invite_api.py).
+INVITE = {"purpose": "interpreter", "expires_in_minutes": 30}
+
+
+@st.composite
+def invite_bodies(draw: st.DrawFn) -> Any:
+    """Bodies of ``POST …/invites``: the valid one with fields dropped or replaced, lifetimes around and far
+    beyond the 5 to 300 minute bounds, numbers of every JSON kind, or any JSON value at all."""
+    near = st.integers(min_value=-2, max_value=302) | st.sampled_from([5.0, 300.5, True, False, "30", 10**20])
+    return draw(st.one_of(
+        with_overrides(INVITE),
+        st.fixed_dictionaries({"purpose": st.sampled_from(["interpreter", "family_member", "clinician", "Interpreter"]),
+                               "expires_in_minutes": near}),
+        json_values,
+    ))
+
+
+#: Names a guest may type into the invite page's form (or anything a hostile client posts there).
+display_names = st.one_of(st.text(max_size=120), nasty_text, st.sampled_from(["", " ", "Anna Nowak", "x" * 101]))

@@ -126,6 +126,17 @@ class FakeDecisions:
     async def end_meeting(self, tenant: str, room_id: str, by: str) -> None:
         await self._decide(("end", tenant, room_id, by), Revocation(room_id, RevocationReason.ROOM_ENDED))
 
+    async def create_invite(self, tenant: str, room_id: str, purpose: str, minutes: int, by: str) -> dict[str, Any]:
+        if self.refuse is not None:
+            raise self.refuse
+        self.calls.append(("invite", tenant, room_id, purpose, str(minutes), by))
+        return {"id": f"invite-{len(self.calls)}", "purpose": purpose, "url": "http://node/invite/code"}
+
+    async def revoke_invite(self, tenant: str, room_id: str, invite_id: str, by: str) -> None:
+        if self.refuse is not None:
+            raise self.refuse
+        self.calls.append(("revoke_invite", tenant, room_id, invite_id, by))
+
 
 # -- media ----------------------------------------------------------------------------------------------
 

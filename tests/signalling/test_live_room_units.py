@@ -37,6 +37,7 @@ from signalling.messages import (
     AskUnmute,
     ChatRemove,
     ChatSend,
+    CreateInvite,
     Deny,
     EndMeeting,
     Leave,
@@ -48,9 +49,14 @@ from signalling.messages import (
     MuteParticipant,
     Publish,
     RaiseHand,
+    RecordingConsent,
+    RecordingView,
     RemoveParticipant,
+    RevokeInvite,
     Sender,
     SetRole,
+    StartRecording,
+    StopRecording,
     SubscriberAnswer,
     Unlock,
     Unpublish,
@@ -106,6 +112,12 @@ EXAMPLES: dict[type[Message], Message] = {
     ChatRemove: ChatRemove("m-0123456789abcdef"),
     RaiseHand: RaiseHand(),
     LowerHand: LowerHand("b"),
+    CreateInvite: CreateInvite("interpreter", 30),  # invites and recording: tests/signalling/test_recording_gate.py
+    RevokeInvite: RevokeInvite("invite-1"),
+    RecordingConsent: RecordingConsent(True),
+    StartRecording: StartRecording(),
+    StopRecording: StopRecording(),
+    RecordingView: RecordingView(),
 }
 
 
