@@ -28,6 +28,7 @@ const token = params.get("t") || "";
 const lang = bootstrap?.lang === "en" ? "en" : bootstrap?.lang === "pl" ? "pl" : document.documentElement.lang === "en" ? "en" : "pl";
 const t = translator(lang);
 const isViewer = bootstrap?.you?.role === "viewer";
+const isConsultation = bootstrap?.room?.kind === "consultation";
 
 // ---------------------------------------------------------------------------
 // Small helpers
@@ -346,6 +347,7 @@ function enterRoom() {
   call.addEventListener("welcome", (e) => {
     const { participants = [], resumed, admitted, you } = e.detail;
     if (you?.state === "waiting") {
+      if (e.detail.sentBack) tiles.clear({ keepSelf: true });
       showWaiting();
       return;
     }
@@ -417,6 +419,12 @@ function enterRoom() {
     endCall("refused", text);
   });
   call.start();
+  // A consultation's own controls and notices (visit.js), loaded only for such rooms.
+  if (isConsultation) {
+    import("./visit.js")
+      .then(({ VisitPanel }) => new VisitPanel({ t, announce, alertError, call, you: bootstrap.you }).attach())
+      .catch((err) => console.warn("konsylium: visit.js", err));
+  }
   people.attach(call);
   requests.attach(call);
   chat.attach(call);
@@ -631,7 +639,7 @@ const lobbyPanel = {
     who.append(name, details);
     const buttons = document.createElement("div");
     buttons.className = "lobby-buttons";
-    const admit = namedButton(t("lobby_admit"), person.name, "primary");
+    const admit = namedButton(t(isConsultation ? "visit_admit" : "lobby_admit"), person.name, "primary");
     admit.addEventListener("click", () => this.act(person.id, "admit"));
     const deny = namedButton(t("lobby_deny"), person.name, "danger");
     deny.addEventListener("click", () => this.act(person.id, "deny"));
@@ -651,7 +659,7 @@ const lobbyPanel = {
     this.pending.add(id);
     try {
       if (action === "admit") {
-        await call.admit(id);
+        await call.admit(id, { identityConfirmed: isConsultation }); // the button says so in a consultation
         announce(t("lobby_admitted", { name }));
       } else {
         const field = $("lobby-deny-message");

@@ -9,8 +9,10 @@
 //                "connected"; a socket that is up with media that never connected is "connecting".
 //                "waiting": welcomed into the lobby (no media until a host admits us).
 //   rejoining    {attempt, delayMs}     (the server hung up for no final reason: we join again)
-//   welcome      {you, room, participants, resumed, admitted?}  (also after `admitted`, with
-//                admitted: true; `you.state === "waiting"` means we are in the lobby)
+//   welcome      {you, room, participants, resumed, admitted?, sentBack?}  (also after `admitted`, with
+//                admitted: true, and `sent_to_lobby`, with sentBack: true; `you.state === "waiting"` means we
+//                are in the lobby)
+//   visit, visit_slot  a consultation's state and its clinician's end-of-slot warning (visit.js)
 //   lobby        {waiting: [{id, name, party, since}]}  (hosts: who waits in the lobby now)
 //   roomupdated  {locked}                (a host locked or unlocked the room)
 //   joined       Participant            (someone else connected)
@@ -241,6 +243,10 @@ export class Call extends EventTarget {
 
     socket.on("welcome", (data) => this.onWelcome(data));
     socket.on("admitted", (data) => this.onWelcome(data, { admitted: true }));
+    // Sent back to the lobby (a consultation): a waiting `welcome`; the server closed our media.
+    socket.on("sent_to_lobby", (data) => this.onWelcome(data, { sentBack: true }));
+    // A workflow's own events (a consultation's `visit`, `visit_slot`): passed on as they are.
+    for (const name of ["visit", "visit_slot"]) socket.on(name, (data) => this.emit(name, data || {}));
     socket.on("lobby", (data) => this.onLobby(data));
     socket.on("lobby_status", (data) => this.onLobbyStatus(data));
     socket.on("room_updated", (data) => this.onRoomUpdated(data));
@@ -285,7 +291,7 @@ export class Call extends EventTarget {
   }
 
   /** `welcome` (every connect) and `admitted` (let in from the lobby: the same payload). */
-  onWelcome(data, { admitted = false } = {}) {
+  onWelcome(data, { admitted = false, sentBack = false } = {}) {
     if (this.closed) return;
     this.you = data.you;
     this.room = data.room;
@@ -295,7 +301,8 @@ export class Call extends EventTarget {
     this.participants = new Map((data.participants || []).map((p) => [p.id, p]));
     this.welcomed = true;
     this.everWelcomed = true;
-    this.emit("welcome", admitted ? { ...data, admitted: true } : data);
+    if (this.waiting) this.closePeers(); // sent back to the lobby: nothing sent or received there
+    this.emit("welcome", admitted ? { ...data, admitted: true } : sentBack ? { ...data, sentBack: true } : data);
     if ("lobby" in data) this.onLobby(data.lobby);
     if ("hosts_present" in data) this.onLobbyStatus(data);
     this.updateState();
@@ -331,8 +338,10 @@ export class Call extends EventTarget {
   }
 
   /** Host controls (docs/protocol.md, "Lobby"); each resolves with the ack or throws RequestFailed. */
-  admit(participantId) {
-    return this.request("admit", { participant_id: participantId });
+  admit(participantId, { identityConfirmed = false } = {}) {
+    const data = { participant_id: participantId };
+    if (identityConfirmed) data.identity_confirmed = true; // a consultation's "confirm identity and admit"
+    return this.request("admit", data);
   }
 
   admitAll() {
