@@ -77,3 +77,13 @@ async def test_any_sequence_keeps_the_visit_coherent(steps: list[tuple[str | Non
             assert len(v.world.decisions.calls) == v.types().count("consultation.completed")
             record = await v.records.read(v.room.id)
             assert (record is not None and record.outcome is not None) == ("consultation.completed" in v.types())
+
+
+def test_protocol_doc_shows_the_visit_messages() -> None:
+    """docs/protocol.md's "Consultations" table is what `python -m telemed.visit_messages` prints."""
+    from telemed.visit_messages import visit_table
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text(encoding="utf-8")
+    begin = text.index("-->\n", text.index("<!-- visit-messages:begin")) + 4
+    end = text.index("<!-- visit-messages:end -->")
+    assert text[begin:end] == visit_table(), "run: python -m telemed.visit_messages, paste into docs/protocol.md"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import rooms.webhooks  # noqa: F401 - registers webhook.test
+import telemed.visit_events  # noqa: F401 - registers consultation.*
 from konsylium.settings import Settings, SettingsError
 from rooms.events import EVENT_TYPES
 
