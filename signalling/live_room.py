@@ -602,6 +602,7 @@ class LiveRoom:
             missing = self.recording.missing(present)
             if missing:
                 await self._ask_consent(missing)
+                await self.broadcast("recording", self.recording.view(present))  # the call learns who
                 raise RecordingConsentMissing(f"{len(missing)} of {len(present)} participants in the call have "
                                               f"not agreed to be recorded: {', '.join(missing)}")
             self.recording.start(self._rooms.clock.now())

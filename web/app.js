@@ -5,6 +5,8 @@
 import { Call, FINAL_CODES } from "./call.js";
 import { ChatPanel } from "./chat.js";
 import { HandsPanel } from "./hands.js";
+import { InvitePanel } from "./invites.js";
+import { RecordingGate } from "./recording.js";
 import { ScreenShare } from "./share.js";
 import { formatWhen, translator } from "./i18n.js";
 import { HostRequests, PeoplePanel } from "./panel.js";
@@ -238,6 +240,8 @@ let call = null;
 let tiles = null;
 const chat = new ChatPanel({ t, announce, alertError, lang }); // the chat side panel (chat.js)
 const hands = new HandsPanel({ t, announce, alertError, tiles: () => tiles }); // raised hands (hands.js)
+const recording = new RecordingGate({ t, announce }); // consent to recording and its indicator (recording.js)
+const invites = new InvitePanel({ t, announce }); // a host's one-time guest invites (invites.js)
 const share = new ScreenShare({ t, announce, alertError }); // screen sharing and the stage (share.js)
 const muted = { audio: false, video: false };
 const people = new PeoplePanel({ t, announce, alertError }); // the participant panel and host controls (panel.js)
@@ -409,7 +413,7 @@ function enterRoom() {
     if (FINAL_CODES.has(code)) return; // the "ended" view explains it
     console.warn("konsylium: server error", e.detail);
     const key = `error_${code}`;
-    alertError(t(key) !== key ? t(key) : t("error_prefix", { message: message || code || "?" }));
+    alertError(t(key) !== key ? t(key, { message: message || code }) : t("error_prefix", { message: message || code || "?" }));
   });
   call.addEventListener("problem", (e) => alertError(t(e.detail.key)));
   call.addEventListener("ended", (e) => endCall(e.detail.reason, undefined, e.detail.message));
@@ -430,6 +434,8 @@ function enterRoom() {
   chat.attach(call);
   hands.attach(call);
   share.attach(call);
+  recording.attach(call);
+  invites.attach(call);
 }
 
 // Final codes after which coming back with the same link cannot work (the others offer "Dołącz ponownie").
@@ -457,6 +463,8 @@ function endCall(reason, text, message) {
   chat.detach();
   hands.detach();
   share.detach();
+  recording.detach();
+  invites.detach();
   const title = bootstrap.room.title;
   const words = typeof message === "string" ? message.trim() : "";
   const headings = {
@@ -632,7 +640,7 @@ const lobbyPanel = {
     details.className = "lobby-details";
     const party = document.createElement("span");
     party.className = "lobby-party";
-    party.textContent = partyText(person.party);
+    party.textContent = person.invited ? `${partyText(person.party)} · ${t("lobby_invited")}` : partyText(person.party);
     const waited = document.createElement("span");
     waited.className = "lobby-waited";
     details.append(party, " · ", waited);
