@@ -10,6 +10,7 @@ import { RecordingGate } from "./recording.js";
 import { ScreenShare } from "./share.js";
 import { formatWhen, translator } from "./i18n.js";
 import { HostRequests, PeoplePanel } from "./panel.js";
+import { HostPrechecks, PreCheck } from "./precheck.js";
 import { TileGrid } from "./tiles.js";
 
 const $ = (id) => document.getElementById(id);
@@ -274,6 +275,9 @@ const ownMedia = {
   },
 };
 const requests = new HostRequests({ t, announce, local: ownMedia });
+// The pre-call check before joining (precheck.js), and its results beside waiting people in a host's lobby panel.
+const precheck = new PreCheck({ t, lang, token, bootstrap, announce, localStream: () => local.stream,
+  previewReady: () => previewReady });
 
 function refreshOwnMedia() {
   const me = call?.you?.id || bootstrap.you.id;
@@ -712,11 +716,13 @@ const lobbyPanel = {
 };
 
 async function join() {
+  if (precheck.blocksJoin) return;
   const button = $("join-button");
   button.disabled = true;
   try {
     await previewReady;
     if (!isViewer && !local.stream) await startPreview();
+    precheck.stop();
     enterRoom();
   } finally {
     button.disabled = false;
@@ -744,6 +750,7 @@ function exposeDebugHandle() {
     get chat() { return chat; },
     get hands() { return hands.queue; },
     get share() { return share; },
+    get precheck() { return precheck; },
   };
 }
 
@@ -804,7 +811,10 @@ function init() {
   });
 
   showView("prejoin", { focus: false });
+  precheck.mount($("precheck"), $("join-button"));
+  new HostPrechecks({ t, lang, token, list: $("lobby-list") }); // follows the lobby panel by itself
   startPreview();
+  if (precheck.required) precheck.start();
 }
 
 init();
