@@ -30,6 +30,7 @@ from rooms.guest_invite_api import GuestInviteApi
 from rooms.guest_invite_service import GuestInvites
 from rooms.presence import LocalPresence
 from rooms.problem import problem_middleware, problem_response
+from rooms.retention import Retention
 from rooms.sqlite_store import SqliteRoomStore
 from rooms.tokens import JoinTokens, JoinWindow
 from rooms.views import RoomViews
@@ -64,6 +65,7 @@ from telemed.fhir.api import FhirApi
 from telemed.precheck.api import PrecheckApi
 from telemed.precheck.openapi import PRECHECK_OPENAPI
 from telemed.precheck.store import PrecheckStore
+from telemed.retention import purge_consultation_details
 from telemed.visit_records import VisitRecords
 from telemed.visits import ClinicVisits
 
@@ -93,6 +95,7 @@ class Node:
     webhooks: Dispatcher | DeliveryProcess
     events: QueuedEvents
     invites: GuestInvites
+    retention: Retention
     redis: Redis | None = None
     tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
 
@@ -150,6 +153,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     secret = settings.secret or token_secret(settings.data_dir)
     store = SqliteRoomStore(Path(settings.data_dir) / STORE_FILE)
+    store.purgers = (purge_consultation_details,)
     tokens = JoinTokens(secret, JoinWindow(settings.join_early, settings.join_late), clock)
     presence = LocalPresence()
     keys = _api_keys(settings)
@@ -190,6 +194,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
         webhooks=dispatcher,
         events=events,
         invites=invites,
+        retention=Retention(store, settings.retention, clock),
         tasks=tasks,
     )
     front_guard = FrontGuard()
@@ -230,6 +235,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_events_ctx)
     app.cleanup_ctx.append(_webhooks_ctx)
+    app.cleanup_ctx.append(_retention_ctx)
     app.cleanup_ctx.append(handshakes.context)
     app.on_shutdown.append(tell_sockets(sio))
     app.cleanup_ctx.append(_media_ctx)
@@ -271,6 +277,14 @@ async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
     await dispatcher.start()
     yield
     await dispatcher.stop()
+
+
+async def _retention_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Rooms past their retention are purged while the store is open (rooms.retention)."""
+    retention = app[NODE].retention
+    retention.start()
+    yield
+    await retention.stop()
 
 
 async def _start_media(app: web.Application) -> None:

@@ -15,9 +15,14 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from rooms.retention import RetentionPolicy
+
 __all__ = ["LOG_LEVELS", "MediaAddress", "Settings", "SettingsError"]
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+#: Consultations keep their names, note and pre-call checks 30 days after the visit (the clinic's
+#: scheduling system has had the outcome by webhook and the note by API by then); other kinds: for ever.
+DEFAULT_RETENTION = "consultation=30"
 TENANT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -60,6 +65,8 @@ class Settings:
     webhooks_deliver: bool = True
     #: Webhooks are sent by a process of their own (false: by the front's event loop; tests with a manual clock).
     webhooks_process: bool = True
+    #: How long after its end each kind of room keeps its title, names and details (rooms.retention).
+    retention: RetentionPolicy = field(default_factory=lambda: RetentionPolicy.parse(DEFAULT_RETENTION))
 
     @property
     def public_url(self) -> str:
@@ -95,6 +102,7 @@ class Settings:
             webhooks_allow_private=_flag("WEBHOOKS_ALLOW_PRIVATE", get("WEBHOOKS_ALLOW_PRIVATE"), False),
             webhooks_deliver=_flag("WEBHOOKS_DELIVER", get("WEBHOOKS_DELIVER"), True),
             webhooks_process=_flag("WEBHOOKS_PROCESS", get("WEBHOOKS_PROCESS"), True),
+            retention=_retention(get("RETENTION_DAYS")),
         )
 
 
@@ -192,6 +200,13 @@ def _log_level(raw: str | None) -> str:
     if raw.lower() not in LOG_LEVELS:
         raise SettingsError("KONSYLIUM_LOG_LEVEL", f"{raw!r} is not one of {', '.join(LOG_LEVELS)}")
     return raw.lower()
+
+
+def _retention(raw: str | None) -> RetentionPolicy:
+    try:
+        return RetentionPolicy.parse(DEFAULT_RETENTION if raw is None else raw)
+    except ValueError as exc:
+        raise SettingsError("KONSYLIUM_RETENTION_DAYS", f"{exc} (e.g. consultation=30,meeting=365)") from None
 
 
 def _minutes(name: str, raw: str | None, default: int) -> timedelta:

@@ -129,6 +129,7 @@ class Bookings:
 
     async def edit(self, tenant: str, room_id: str, patch: RoomPatch) -> Room:
         room = await self.get(tenant, room_id)
+        _not_purged(room)
         if room.status is not RoomStatus.SCHEDULED:
             raise Conflict(f"the room is {room.status.value} and can no longer be changed")
         changes: dict[str, Any] = {
@@ -193,6 +194,7 @@ class Bookings:
         claim: IdempotencyClaim | None,
     ) -> tuple[Room, Stored[Participant]]:
         room = await self.get(tenant, room_id)
+        _not_purged(room)
         if room.status is not RoomStatus.SCHEDULED:
             raise Conflict(f"the room is {room.status.value}")
         errors = check_participants(room.kind, room.model, [("", req.role, req.party)])
@@ -236,6 +238,12 @@ class Bookings:
         await self.revocations.revoke(
             Revocation(room.id, RevocationReason.PARTICIPANT_REMOVED, participant_id)
         )
+
+
+def _not_purged(room: Room) -> None:
+    """A room whose details retention erased is a record of ids: it takes no more changes."""
+    if room.purged_at is not None:
+        raise Conflict("the room's details were erased by retention; it can no longer be changed")
 
 
 def encode_cursor(after: tuple[datetime, str]) -> str:

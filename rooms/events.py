@@ -65,6 +65,7 @@ EVENT_TYPES: dict[str, str] = {
     "recording.paused": "recording paused: someone present has not agreed (data: missing, how many)",
     "recording.resumed": "recording went on: everyone present agrees again",
     "recording.stopped": "a host (by) or the integrator stopped recording, or the room emptied (data: reason)",
+    "room.purged": "retention erased the room's title, names and details; ids and this trail stay (data: kind)",
 }
 
 

@@ -241,4 +241,9 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX guest_invites_by_room ON guest_invites (room_id, created_us);
     ALTER TABLE participants ADD COLUMN invite_id TEXT;
     """,
+    # 10: retention (rooms.retention): when a room's title, names and packages' details were erased.
+    """
+    ALTER TABLE rooms ADD COLUMN purged_us INTEGER;
+    CREATE INDEX rooms_by_kind_end ON rooms (kind, purged_us, ends_us);
+    """,
 )

@@ -142,6 +142,8 @@ class Room:
     status: RoomStatus = RoomStatus.SCHEDULED
     cancelled_at: datetime | None = None
     version: int = 1
+    #: When its details (title, names, packages' records) were erased by retention (rooms.retention).
+    purged_at: datetime | None = None
     participants: tuple[Participant, ...] = field(default=())
 
     def __post_init__(self) -> None:

@@ -204,7 +204,7 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "required": [
                 "id", "title", "kind", "model", "status", "starts_at", "ends_at", "external_ref",
-                "created_at", "updated_at", "cancelled_at", "join_window", "policy", "participants",
+                "created_at", "updated_at", "cancelled_at", "purged_at", "join_window", "policy", "participants",
             ],
             "properties": {
                 "id": {"type": "string"},
@@ -218,6 +218,7 @@ def _schemas() -> dict[str, Any]:
                 "created_at": DATE_TIME,
                 "updated_at": DATE_TIME,
                 "cancelled_at": NULLABLE_TIME,
+                "purged_at": {**NULLABLE_TIME, "description": "when retention erased the title and names"},
                 "join_window": {
                     "type": "object",
                     "required": ["opens_at", "closes_at"],

@@ -19,7 +19,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,10 +29,11 @@ from rooms.admissions import AdmissionOutcome, AdmissionRecord, record_of
 from rooms.audit import GENESIS, AuditCheck, AuditEntry, chain_hash, verify
 from rooms.clock import MICROSECOND, from_micros, to_micros
 from rooms.errors import Conflict, IdempotencyConflict, NotFound
-from rooms.events import RoomEvent, canonical_json
+from rooms.events import SYSTEM, RoomEvent, canonical_json
 from rooms.guest_invites import InviteClaim, claim_invite
 from rooms.migrations import MIGRATIONS
 from rooms.model import ConferencingModel, Kind, Participant, Party, Role, Room, RoomStatus
+from rooms.retention import PURGED, Purger
 from rooms.store import IdempotencyClaim, RoomPage, RoomQuery, Stored, StoreStats
 from rooms.webhooks.outbox import queue_deliveries
 
@@ -70,6 +71,8 @@ class SqliteRoomStore:
         self._conn: sqlite3.Connection | None = None
         #: Called on the event loop after a commit that queued webhook messages (the dispatcher's wake-up).
         self.on_outbox: Callable[[], None] | None = None
+        #: What packages above rooms erase of a room that retention purges (set by the composition root).
+        self.purgers: tuple[Purger, ...] = ()
         self._queued = False
 
     # -- lifecycle ---------------------------------------------------------
@@ -242,7 +245,8 @@ class SqliteRoomStore:
                         raise NotFound("the room of this Idempotency-Key is gone")
                     return Stored(found, True)
             conn.execute(
-                "INSERT INTO rooms VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO rooms (id, tenant, title, kind, model, starts_us, ends_us, external_ref, status,"
+                " created_us, updated_us, cancelled_us, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     room.id,
                     room.tenant,
@@ -417,6 +421,30 @@ class SqliteRoomStore:
         """Append events that announce no stored change of their own (what happens in a live room)."""
         if events:
             await self._call(lambda c: self._append(c, events), write=True)
+
+    async def purge_expired(self, cutoffs: Mapping[Kind, datetime], now: datetime, limit: int) -> list[str]:
+        """Erase the details of up to *limit* rooms of each kind in *cutoffs* that ended before its cutoff
+        and are not purged yet (rooms.retention); return their ids."""
+
+        def run(conn: sqlite3.Connection) -> list[str]:
+            now_us = to_micros(now)
+            rows = [row for kind, cutoff in cutoffs.items() for row in conn.execute(
+                "SELECT id, tenant, kind FROM rooms WHERE kind = ? AND purged_us IS NULL"
+                " AND COALESCE(cancelled_us, ends_us) < ? ORDER BY ends_us, id LIMIT ?",
+                (kind.value, to_micros(cutoff), limit))][:limit]
+            ids = [row["id"] for row in rows]
+            if not ids:
+                return []
+            marks = ",".join("?" * len(ids))
+            conn.execute(f"UPDATE rooms SET title = ?, purged_us = ? WHERE id IN ({marks})", (PURGED, now_us, *ids))
+            conn.execute(f"UPDATE participants SET display_name = ? WHERE room_id IN ({marks})", (PURGED, *ids))
+            for purger in self.purgers:
+                purger(conn, ids)
+            self._append(conn, [RoomEvent("room.purged", row["tenant"], row["id"], now, by=SYSTEM,
+                                          data={"kind": row["kind"]}) for row in rows])
+            return ids
+
+        return await self._call(run, write=True)
 
     async def audit_trail(self, room_id: str) -> tuple[list[AuditEntry], AuditCheck]:
         """A room's audit entries in order, and the verdict on its chain."""
@@ -599,6 +627,7 @@ def _room_from_row(conn: sqlite3.Connection, row: sqlite3.Row) -> Room:
         updated_at=from_micros(row["updated_us"]),
         cancelled_at=None if row["cancelled_us"] is None else from_micros(row["cancelled_us"]),
         version=row["version"],
+        purged_at=None if row["purged_us"] is None else from_micros(row["purged_us"]),
         participants=tuple(_participant_from_row(p) for p in people),
     )
 

@@ -6,7 +6,7 @@ both stand behind it (the way python-socketio swaps its client managers).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
@@ -91,6 +91,10 @@ class RoomStore(Protocol):
 
     async def ping(self) -> None:
         """Raise if the store cannot serve requests."""
+
+    async def purge_expired(self, cutoffs: Mapping[Kind, datetime], now: datetime, limit: int) -> list[str]:
+        """Erase the details of up to *limit* rooms per kind that ended before that kind's cutoff
+        (rooms.retention), append a ``room.purged`` event to each; return their ids."""
 
     async def create_room(self, room: Room, claim: IdempotencyClaim | None,
                           events: Sequence[RoomEvent] = ()) -> Stored[Room]:

@@ -66,6 +66,7 @@ class RoomViews:
             "created_at": iso(room.created_at),
             "updated_at": iso(room.updated_at),
             "cancelled_at": iso(room.cancelled_at),
+            "purged_at": iso(room.purged_at),
             "join_window": {
                 "opens_at": iso(self.tokens.window.opens_at(room)),
                 "closes_at": iso(self.tokens.window.closes_at(room)),

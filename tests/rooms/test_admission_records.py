@@ -112,7 +112,8 @@ async def test_a_file_of_the_previous_schema_is_migrated_and_keeps_its_rooms(tmp
     conn = sqlite3.connect(path)  # back to version 1: as a node of the previous release left it
     later = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN"
                                         " ('rooms', 'participants', 'idempotency', 'sqlite_sequence')")]
-    added = "ALTER TABLE participants DROP COLUMN invite_id;"  # columns later versions added to version 1's tables
+    added = ("ALTER TABLE participants DROP COLUMN invite_id;"  # columns later versions added to version 1's tables
+             "DROP INDEX rooms_by_kind_end; ALTER TABLE rooms DROP COLUMN purged_us;")
     conn.executescript("".join(f"DROP TABLE {name};" for name in later) + added + "PRAGMA user_version = 1;")
     conn.close()
     store = await opened(path)
