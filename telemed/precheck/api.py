@@ -24,6 +24,7 @@ from rooms.errors import DomainError, Unauthorized
 from rooms.model import Room
 from rooms.tokens import JoinGrant, JoinTokens
 from signalling.errors import Forbidden
+from telemed.precheck.grants import RecentGrants
 from telemed.precheck.limits import Budgets
 from telemed.precheck.requests import parse_measurement
 from telemed.precheck.store import PrecheckRecord, PrecheckStore
@@ -74,6 +75,7 @@ class PrecheckApi:
         self.results = results
         self.keys = keys
         self.budgets = budgets or Budgets(bookings.clock)
+        self.recent = RecentGrants(tokens, bookings.store, bookings.clock)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -84,21 +86,25 @@ class PrecheckApi:
             web.get(f"{PREFIX}/rooms/{{room_id}}/prechecks", self.tenant_results, allow_head=False),
         ]
 
-    async def _grant(self, request: web.Request, kind: str) -> JoinGrant:
-        """The bearer's grant (its join token, valid now), with one request of *kind* counted."""
+    async def _grant(self, request: web.Request, kind: str, *, recent: bool = False) -> JoinGrant:
+        """The bearer's grant (its join token, valid now; when *recent*, verified within the last seconds:
+        `RecentGrants`), with one request of *kind* counted."""
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("send the join token as 'Authorization: Bearer <token>'")
-        grant = await self.tokens.verify(token.strip(), self.bookings.store)
+        if recent:
+            grant = await self.recent.verify(token.strip())
+        else:
+            grant = await self.tokens.verify(token.strip(), self.bookings.store)
         self.budgets.spend(grant.participant.id, kind)
         return grant
 
     async def ping(self, request: web.Request) -> web.Response:
-        await self._grant(request, "ping")
+        await self._grant(request, "ping", recent=True)
         return web.Response(status=204, headers=NO_STORE)
 
     async def upload(self, request: web.Request) -> web.Response:
-        grant = await self._grant(request, "upload")
+        grant = await self._grant(request, "upload", recent=True)
         length = request.content_length
         if length is not None and length > MAX_UPLOAD:
             raise UploadTooLarge(f"send at most {MAX_UPLOAD} bytes per upload")

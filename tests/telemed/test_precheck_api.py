@@ -13,6 +13,7 @@ import pytest
 
 from rooms.clock import ManualClock
 from telemed.precheck.api import MAX_UPLOAD
+from telemed.precheck.grants import TTL
 from telemed.precheck.limits import PER_MINUTE
 from telemed.precheck.store import HISTORY
 from tests.conftest import auth
@@ -221,3 +222,19 @@ async def test_no_name_or_token_is_logged(client: Client, caplog: pytest.LogCapt
     assert f"participant={patient['id']}" in logged
     for secret in (patient["token"], doctor["token"], patient["display_name"], doctor["display_name"], room["title"]):
         assert secret not in logged
+
+
+async def test_the_connection_test_reuses_a_grant_for_seconds_results_never(client: Client, clock: ManualClock) -> None:
+    """Pings and uploads measure the network, not the store: a token verified less than TTL ago is not read
+    again (a withdrawn invitation stops the connection test within TTL, its results at once)."""
+    room = await open_visit(client)
+    patient = room["participants"][1]
+    assert (await client.get(PING, headers=bearer(patient["token"]))).status == 204
+    removed = await client.delete(f"/api/v1/rooms/{room['id']}/participants/{patient['id']}", headers=auth())
+    assert removed.status == 204
+    assert (await client.get(PING, headers=bearer(patient["token"]))).status == 204
+    assert (await client.post(UPLOAD, data=b"x", headers=bearer(patient["token"]))).status == 200
+    await problem(await client.post(RESULT, json=GOOD, headers=bearer(patient["token"])), 410)
+    clock.advance(TTL)
+    await problem(await client.get(PING, headers=bearer(patient["token"])), 410)
+    await problem(await client.post(UPLOAD, data=b"x", headers=bearer(patient["token"])), 410)

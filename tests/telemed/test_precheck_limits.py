@@ -1,5 +1,6 @@
-"""The pre-call check's budgets (telemed/precheck/limits.py): per participant and minute, one upload each, a
-bounded table that lets go of participants whose minute is over; and its store's retention purge."""
+"""The pre-call check's bounds: budgets per participant and minute, one upload each, a bounded table that
+lets go of participants whose minute is over (telemed/precheck/limits.py); the bounded cache of recently
+verified tokens (grants.py); and its store's retention purge."""
 
 from __future__ import annotations
 
@@ -10,12 +11,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rooms.booking import Bookings
 from rooms.clock import ManualClock
+from rooms.requests import parse_booking
 from rooms.sqlite_store import SqliteRoomStore
+from rooms.tokens import JoinTokens, JoinWindow
+from telemed.precheck.grants import TTL, RecentGrants
 from telemed.precheck.limits import Budgets, Busy, TooManyChecks
 from telemed.precheck.store import PrecheckRecord, PrecheckStore
 from telemed.precheck.verdict import Measurement, Verdict
-from tests.conftest import NOW
+from tests.conftest import NOW, SECRET, booking
 from tests.telemed.precheck_helpers import seed_room
 
 
@@ -90,5 +95,28 @@ async def test_results_older_than_a_time_can_be_purged(tmp_path: Path) -> None:
         assert await results.purge_before(NOW + timedelta(minutes=15)) == 2
         [left] = (await results.of_room(room_id))[participant_id]
         assert left.at == NOW + timedelta(minutes=20) and left.measurement == m
+    finally:
+        await store.close()
+
+
+async def test_recent_grants_are_bounded_and_expire(tmp_path: Path) -> None:
+    store = SqliteRoomStore(tmp_path / "s.sqlite3")
+    await store.open()
+    try:
+        clock = ManualClock(NOW)
+        bookings = Bookings(store, clock)
+        rooms = [(await bookings.book("portal", parse_booking(booking(starts_at=NOW.isoformat())), None)).value
+                 for _ in range(2)]
+        tokens = JoinTokens(SECRET, JoinWindow(), clock)
+        issued = [tokens.issue(room, person) for room in rooms for person in room.participants]
+        recent = RecentGrants(tokens, store, clock, max_entries=3)
+        for token in issued:
+            grant = await recent.verify(token)
+            assert await recent.verify(token) is grant  # cached
+        assert len(recent) == 3  # the oldest went
+        clock.advance(TTL)
+        fresh = await recent.verify(issued[-1])
+        assert fresh is not grant and fresh == grant  # verified again once TTL passed
+        assert len(recent) == 3
     finally:
         await store.close()
