@@ -2,8 +2,9 @@
 
 Each result a participant's browser sends is one row; a participant keeps at most ``HISTORY`` of them
 (older ones are deleted as a new one arrives), and the latest is the one shown. Rows hold ids, device
-flags, two numbers, the verdict and advice codes: nothing typed by a person. SQL runs through the
-store's executor, in its thread, like the webhooks' outbox.
+flags, two numbers, the verdict and advice codes: nothing typed by a person. Retention erases a
+consultation's rows with its other details (telemed/retention.py). SQL runs through the store's
+executor, in its thread, like the webhooks' outbox.
 """
 
 from __future__ import annotations
@@ -102,11 +103,3 @@ class PrecheckStore:
             return out
 
         return await self.store.execute(run, write=False)
-
-    async def purge_before(self, at: datetime) -> int:
-        """Delete every result recorded before *at* (a retention job's); return how many went."""
-
-        def run(conn: sqlite3.Connection) -> int:
-            return conn.execute("DELETE FROM prechecks WHERE at_us < ?", (to_micros(at),)).rowcount
-
-        return await self.store.execute(run, write=True)

@@ -1,6 +1,6 @@
 """The pre-call check's bounds: budgets per participant and minute, one upload each, a bounded table that
 lets go of participants whose minute is over (telemed/precheck/limits.py); the bounded cache of recently
-verified tokens (grants.py); and its store's retention purge."""
+verified tokens (grants.py)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,7 @@ from rooms.sqlite_store import SqliteRoomStore
 from rooms.tokens import JoinTokens, JoinWindow
 from telemed.precheck.grants import TTL, RecentGrants
 from telemed.precheck.limits import Budgets, Busy, TooManyChecks
-from telemed.precheck.store import PrecheckRecord, PrecheckStore
-from telemed.precheck.verdict import Measurement, Verdict
 from tests.conftest import NOW, SECRET, booking
-from tests.telemed.precheck_helpers import seed_room
 
 
 def test_a_budget_is_per_participant_and_kind_and_comes_back_after_a_minute() -> None:
@@ -80,23 +77,6 @@ def test_no_participant_gets_more_than_its_budget_in_any_window(steps: list[tupl
     for times in granted.values():  # fixed windows: at most twice the budget in any 60 s, 3 in one window
         for i, start in enumerate(times):
             assert len([t for t in times[i:] if t < start + 60]) <= 6
-
-
-async def test_results_older_than_a_time_can_be_purged(tmp_path: Path) -> None:
-    store = SqliteRoomStore(tmp_path / "s.sqlite3")
-    await store.open()
-    try:
-        room_id, participant_id = await seed_room(store)
-        results = PrecheckStore(store)
-        m = Measurement(camera=True, microphone=True, speaker=None, rtt_ms=10, upstream_kbps=900)
-        for minutes in (0, 10, 20):
-            await results.record(PrecheckRecord(room_id, participant_id, m, Verdict.VIDEO, (),
-                                                NOW + timedelta(minutes=minutes)))
-        assert await results.purge_before(NOW + timedelta(minutes=15)) == 2
-        [left] = (await results.of_room(room_id))[participant_id]
-        assert left.at == NOW + timedelta(minutes=20) and left.measurement == m
-    finally:
-        await store.close()
 
 
 async def test_recent_grants_are_bounded_and_expire(tmp_path: Path) -> None:
