@@ -162,7 +162,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, eager: bool = 
                                engineio_logger=logging.getLogger("engineio.server"))
     bookings = Bookings(store, clock)  # its revocations are wired below, once the live side exists
     events = QueuedEvents(store)  # live rooms never wait for the disk (signalling/event_queue.py)
-    visits = VisitRecords(store)  # a consultation's timer totals, outcome and note (telemed)
+    visits = VisitRecords(store, events.flush)  # a consultation's timer totals, outcome and note (telemed)
     front = LocalFrontCalls(visits.front_calls())
     chosen = node_workflows() if workflows is None else workflows
     invites = GuestInvites(store, bookings, clock, settings.public_url)  # one-time links for guests

@@ -36,7 +36,8 @@ class QueuedEvents:
     def __init__(self, sink: EventSink, *, limit: int = LIMIT) -> None:
         self._sink = sink
         self._limit = limit
-        self._queue: asyncio.Queue[list[RoomEvent] | None] = asyncio.Queue()
+        # batches of events; a future is a `flush` waiting for what was queued before it; None: close
+        self._queue: asyncio.Queue[list[RoomEvent] | asyncio.Future[None] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.failed = 0  # events not recorded (a write failed, or dropped over the limit)
 
@@ -52,13 +53,28 @@ class QueuedEvents:
             self._task = asyncio.get_running_loop().create_task(self._write(), name="konsylium-events")
         self._queue.put_nowait(list(events))
 
+    async def flush(self) -> None:
+        """Wait until every event queued so far is written (or failed): a change written straight to the
+        store after this (a visit's outcome with its events) comes after them in the rooms' trails."""
+        if self._task is None:
+            return
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(written)
+        await written
+
     async def _write(self) -> None:
         done = False
         while not done:
             batches: list[list[RoomEvent]] = []
+            flushes: list[asyncio.Future[None]] = []
             item = await self._queue.get()
             while item is not None:
-                batches.append(item)
+                if isinstance(item, asyncio.Future):
+                    flushes.append(item)
+                    if batches:  # written with this round: what follows waits for the next one
+                        break
+                else:
+                    batches.append(item)
                 if len(batches) >= IN_FLIGHT or self._queue.empty():
                     break
                 item = self._queue.get_nowait()
@@ -70,6 +86,9 @@ class QueuedEvents:
                     self.failed += len(batch)
                     log.error("events not recorded room=%s type=%s count=%s", batch[0].room_id, batch[0].type,
                               len(batch), exc_info=outcome)
+            for flushed in flushes:
+                if not flushed.done():
+                    flushed.set_result(None)
 
     async def close(self) -> None:
         """Write everything queued, then stop."""

@@ -285,10 +285,7 @@ class Consultation:
         visit.close()
         log.info("visit completed room=%s by=%s outcome=%s seconds=%s", live.id, clinician.id, outcome.value,
                  seconds)
-        await live.record(visit_events.COMPLETED, None, clinician,
-                          data={"outcome": outcome.value, "in_call_seconds": seconds})
-        if outcome is VisitOutcome.NO_SHOW:
-            await live.record(visit_events.NO_SHOW, None, clinician)
+        # consultation.completed (and no_show) were written with the outcome (VisitRecords.complete)
         await live.broadcast("visit", self.view(live, visit))
         # The visit ends for everyone as a host's end_meeting ends it, once this ack is on its way.
         live.rooms.spawn(live.deliver(clinician, EndMeeting()))

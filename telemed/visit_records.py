@@ -10,14 +10,16 @@ the worker link. The note is never logged and never put in an event.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from rooms.clock import from_micros, to_micros
+from rooms.events import RoomEvent
 from rooms.webhooks.outbox import Executor
 from signalling.front_calls import FrontCall
+from telemed import visit_events
 from telemed.outcome import VisitOutcome, note_problem
 from telemed.visit_errors import VisitCompleted
 
@@ -58,8 +60,11 @@ def _time(value: Any) -> int | None:
 class VisitRecords:
     """The visits' rows, on the store's executor."""
 
-    def __init__(self, store: Executor) -> None:
+    def __init__(self, store: Executor, settle: Callable[[], Awaitable[None]] | None = None) -> None:
+        """*settle* waits until live rooms' events queued so far are written (QueuedEvents.flush), so
+        that a completion's events come after them in the room's trail."""
         self.store = store
+        self.settle = settle
 
     async def read(self, room_id: str) -> VisitRecord | None:
         def run(conn: sqlite3.Connection) -> VisitRecord | None:
@@ -86,7 +91,9 @@ class VisitRecords:
 
     async def complete(self, tenant: str, room_id: str, outcome: VisitOutcome, note: str | None, by: str,
                        at: datetime, started_at: datetime | None, in_call_seconds: int) -> None:
-        """Record the outcome, once: VisitCompleted when the visit has one already."""
+        """Record the outcome, once (VisitCompleted when the visit has one already), with its events
+        (``consultation.completed``, and ``consultation.no_show`` for that outcome) in the same
+        transaction: a crash keeps both or neither, so the scheduling system always hears it."""
         if note is not None and note_problem(note) is not None:
             raise ValueError("a visit note must be lines of visible text")  # checked by the workflow before
 
@@ -104,7 +111,13 @@ class VisitRecords:
                 (room_id, tenant, None if started_at is None else to_micros(started_at), in_call_seconds * 1_000_000,
                  outcome.value, note, by, to_micros(at), to_micros(at)))
 
-        await self.store.execute(run, write=True)
+        events = [RoomEvent(visit_events.COMPLETED, tenant, room_id, at, by=by,
+                            data={"outcome": outcome.value, "in_call_seconds": in_call_seconds})]
+        if outcome is VisitOutcome.NO_SHOW:
+            events.append(RoomEvent(visit_events.NO_SHOW, tenant, room_id, at, by=by))
+        if self.settle is not None:
+            await self.settle()
+        await self.store.execute(run, write=True, events=events)
 
     # -- the front calls (JSON in, JSON out) ------------------------------------------------
 

@@ -15,7 +15,7 @@ import json
 import sqlite3
 import uuid
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
@@ -32,9 +32,11 @@ T = TypeVar("T")
 
 
 class Executor(Protocol):
-    """Runs a function on the store's connection, in its thread (one transaction when *write*)."""
+    """Runs a function on the store's connection, in its thread (one transaction when *write*, with
+    *events* appended in it)."""
 
-    async def execute(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T: ...
+    async def execute(self, fn: Callable[[sqlite3.Connection], T], *, write: bool,
+                      events: Sequence[RoomEvent] = ()) -> T: ...
 
 
 def new_message_id() -> str:

@@ -87,3 +87,31 @@ async def test_past_the_limit_new_events_are_dropped_and_said(caplog: pytest.Log
     gate.open.set()
     await queued.close()
     assert gate.written[:3] == ["p0", "p1", "p2"]  # the first ones, in order
+
+
+async def test_flush_waits_for_what_was_queued_before_it_only() -> None:
+    gate = Gate()
+    queued = QueuedEvents(gate)
+    await queued.flush()  # nothing queued ever: at once
+    await queued.record_events([joined(1)])
+    await queued.record_events([joined(2)])
+    flushed = asyncio.create_task(queued.flush())
+    await asyncio.sleep(0.05)
+    assert not flushed.done()  # the writes before it are held
+    gate.open.set()
+    await asyncio.wait_for(flushed, timeout=1)
+    assert gate.written[:2] == ["p1", "p2"]
+    await queued.record_events([joined(3)])
+    await asyncio.wait_for(queued.flush(), timeout=1)
+    assert gate.written == ["p1", "p2", "p3"]
+    await queued.close()
+
+
+async def test_a_failed_write_still_ends_a_flush() -> None:
+    gate = Gate(fail_on="p1")
+    gate.open.set()
+    queued = QueuedEvents(gate)
+    await queued.record_events([joined(1)])
+    await asyncio.wait_for(queued.flush(), timeout=1)
+    assert queued.failed == 1
+    await queued.close()

@@ -168,6 +168,9 @@ async def test_completing_records_the_outcome_once_and_ends_the_visit_for_everyo
         assert [(e.by, dict(e.data)) for e in completed] == [("d", {"outcome": "in_person_needed",
                                                                     "in_call_seconds": 420})]
         assert note not in repr(v.events.events)  # the note is in no event
+        assert v.store is not None  # written with the outcome, in its transaction: on the room's trail
+        entries, check = await v.store.audit_trail(VISIT.id)
+        assert check.ok and [e.type for e in entries] == ["consultation.completed"]
         assert v.world.decisions.calls == [("end", VISIT.tenant, VISIT.id, "d")]  # the end_meeting path
 
 

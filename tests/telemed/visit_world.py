@@ -6,13 +6,15 @@ official: a consultation lets no non-host in without a clinician either)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from rooms.events import RoomEvent
 from rooms.model import Kind, Party, Role, Room
 from rooms.sqlite_store import SqliteRoomStore
 from signalling.front_calls import LocalFrontCalls
@@ -24,6 +26,7 @@ from telemed.visit_records import VisitRecords
 from tests.signalling.fakes import FakeEvents
 from tests.signalling.world import NOW, ROOM, World, build_world, person, settle
 
+T = TypeVar("T")
 PEOPLE = {"d": person("d", Role.HOST), "p": person("p", party=Party.CITIZEN), "g": person("g")}
 VISIT = replace(ROOM, kind=Kind.CONSULTATION, title="Wizyta", participants=tuple(PEOPLE.values()))
 
@@ -35,6 +38,7 @@ class VisitWorld:
     records: VisitRecords
     workflow: Consultation
     room: Room = VISIT
+    store: SqliteRoomStore | None = None
 
     async def arrive(self, pid: str, sid: str | None = None) -> Member:
         await self.world.service.arrive(self.room, PEOPLE[pid], sid or f"sid-{pid}")
@@ -51,19 +55,34 @@ class VisitWorld:
         return [c.data for c in self.world.notifier.broadcasts(self.room.id, "visit")]
 
 
+class TellingStore:
+    """The real store; the events it writes with a change (a visit's outcome) the fake sink sees too, so
+    that a test reads every event of the visit in one list."""
+
+    def __init__(self, store: SqliteRoomStore, events: FakeEvents) -> None:
+        self.store = store
+        self.events = events
+
+    async def execute(self, fn: Callable[[sqlite3.Connection], T], *, write: bool,
+                      events: Sequence[RoomEvent] = ()) -> T:
+        value = await self.store.execute(fn, write=write, events=events)
+        await self.events.record_events(events)
+        return value
+
+
 @asynccontextmanager
 async def visit_world(tmp_path: Path, *, warning: timedelta = timedelta(minutes=5),
                       room: Room = VISIT) -> AsyncIterator[VisitWorld]:
     store = SqliteRoomStore(tmp_path / "store.sqlite3")
     await store.open()
     await store.create_room(room, None)
-    records = VisitRecords(store)
     events = FakeEvents()
+    records = VisitRecords(TellingStore(store, events))
     workflow = Consultation(warning)
     world = build_world(events=events, workflows=Workflows([workflow]),
                         front=LocalFrontCalls(records.front_calls()))
     try:
-        yield VisitWorld(world, events, records, workflow, room)
+        yield VisitWorld(world, events, records, workflow, room, store)
     finally:
         await world.service.close()
         await store.close()
