@@ -26,11 +26,11 @@ export class InvitePanel {
   build() {
     if (this.built) return;
     this.built = true;
-    const panel = el("section", "invite-panel");
+    // Folded by default: opened only when a host wants a link, so on a phone the tiles keep the room.
+    const panel = el("details", "invite-panel");
     panel.id = "invite-panel";
-    panel.setAttribute("aria-labelledby", "invite-heading");
     panel.hidden = true;
-    const heading = el("h2", "invite-heading", this.t("inv_heading"));
+    const heading = el("summary", "invite-heading", this.t("inv_heading"));
     heading.id = "invite-heading";
     const form = el("form", "invite-form");
     form.id = "invite-form";

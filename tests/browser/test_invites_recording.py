@@ -36,6 +36,8 @@ async def test_a_guest_redeems_an_invite_waits_and_is_let_in(node: ServerProcess
     host = await join(browser, anna, bypass_csp=True)  # axe-core is injected inline
     panel = host.locator("#invite-panel")
     await panel.wait_for()
+    assert await panel.get_attribute("open") is None, "folded until a host wants a link"
+    await host.get_by_text("Zaproś gościa", exact=True).click()
     await host.get_by_label("Kogo zapraszasz").select_option("interpreter")
     await host.get_by_label("Zaproszenie ważne przez").select_option("15")
     await host.get_by_role("button", name="Utwórz zaproszenie").click()
