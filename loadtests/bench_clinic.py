@@ -141,7 +141,8 @@ async def start_visit(node: KonsyliumNode, index: int, bitrate: int) -> Visit:
         if state != "waiting":
             raise SignallingError(f"the patient was not waiting but {state!r}")
         started = time.monotonic()
-        ack = await visit.clinician.sio.call("admit", {"participant_id": visit.patient.participant_id})
+        ack = await visit.clinician.sio.call("admit", {"participant_id": visit.patient.participant_id,
+                                                         "identity_confirmed": True})
         if not ack.get("ok"):
             raise SignallingError(f"admit refused: {ack.get('error')}")
         await asyncio.wait_for(admitted.wait(), ADMIT_TIMEOUT)
